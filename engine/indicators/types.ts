@@ -1,0 +1,34 @@
+import type { z } from 'zod';
+
+/**
+ * An incremental indicator: one `update` per closed bar, O(1) per value, no allocation per bar.
+ * Outputs are NaN during warm-up. The batch form over whole columns must give identical values.
+ */
+export interface IndicatorKernel {
+  readonly outputs: readonly string[];
+  /** `ts` is the bar's open time (epoch ms); only session-anchored indicators use it. */
+  update(open: number, high: number, low: number, close: number, volume: number, ts: number): void;
+  /** Latest value of output `i` (0 = the main output). */
+  value(i?: number): number;
+  reset(): void;
+}
+
+export interface OhlcvInput {
+  readonly open: ArrayLike<number>;
+  readonly high: ArrayLike<number>;
+  readonly low: ArrayLike<number>;
+  readonly close: ArrayLike<number>;
+  readonly volume: ArrayLike<number>;
+  /** Bar open times in epoch ms; needed by session-anchored indicators (VWAP). */
+  readonly ts?: ArrayLike<number>;
+}
+
+export interface IndicatorSpec<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly description: string;
+  readonly params: S;
+  readonly outputs: readonly string[];
+  create(params: z.output<S>): IndicatorKernel;
+  /** Whole-series computation; one Float64Array per output, NaN during warm-up. */
+  batch(input: OhlcvInput, params: z.output<S>): Float64Array[];
+}

@@ -1,0 +1,8 @@
+/** The public API: what notebooks and users import. */
+export * from './engine/types.ts';
+export * from './engine/timeframe.ts';
+export * from './engine/rng.ts';
+export * from './engine/orders.ts';
+export * from './engine/decision.ts';
+export * from './engine/strategy.ts';
+export * from './engine/errors.ts';

@@ -1,0 +1,41 @@
+import { Option, type Command } from 'commander';
+import { InputError } from '../../engine/errors.ts';
+
+/** The DuckDB file: `--db`, else $CS_DB, else ./cryptosentinel.duckdb in the working directory. */
+export const DEFAULT_DB = 'cryptosentinel.duckdb';
+
+export function resolveDbPath(opt: string | undefined): string {
+  return opt ?? process.env.CS_DB ?? DEFAULT_DB;
+}
+
+export function addDbOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--db <file>', 'DuckDB file (default $CS_DB or ./cryptosentinel.duckdb)'));
+}
+
+export function addJsonOption(cmd: Command): Command {
+  return cmd.option('--json', 'machine-readable JSON on stdout');
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
+}
+
+/** `--param k=v` collector: repeated flags into a record; numbers parsed, booleans and text kept. */
+export function collectParam(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InputError(`--param expects key=value, got "${value}"`);
+  const key = value.slice(0, eq);
+  const raw = value.slice(eq + 1);
+  const num = Number(raw);
+  const parsed = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(num) ? num : raw;
+  return { ...previous, [key]: parsed };
+}
+
+/** Parse an ISO date/time or epoch-ms string to epoch ms (UTC); dates without a zone are UTC. */
+export function parseTime(value: string, flag: string): number {
+  if (/^\d{10,13}$/.test(value)) return Number(value.length === 10 ? Number(value) * 1000 : value);
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) ? value : `${value}Z`;
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) throw new InputError(`${flag}: cannot read "${value}" as a date (use YYYY-MM-DD, ISO 8601 or epoch ms)`);
+  return t;
+}
