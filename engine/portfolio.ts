@@ -1,0 +1,363 @@
+import type { Fill } from './orders.ts';
+import type { PortfolioView, PositionView } from './strategy.ts';
+
+/** Which open lot a closing fill consumes first. */
+export type LotMethod = 'fifo' | 'lifo' | 'hifo';
+
+/** An open tax lot. `qty` is signed like the position it belongs to. */
+export interface Lot {
+  readonly id: string;
+  readonly symbol: string;
+  qty: number;
+  readonly price: number;
+  readonly ts: number;
+  /** Entry fee still attached to the remaining quantity (quote currency). */
+  fee: number;
+}
+
+/** A lot (or part of one) closed by a fill: the raw material of tax reports. */
+export interface ClosedLot {
+  readonly lotId: string;
+  readonly symbol: string;
+  /** Signed quantity closed (>0 a long lot sold, <0 a short lot bought back). */
+  readonly qty: number;
+  readonly openTs: number;
+  readonly openPrice: number;
+  readonly closeTs: number;
+  readonly closePrice: number;
+  readonly openFee: number;
+  readonly closeFee: number;
+  /** (close − open) × qty, before fees. */
+  readonly pnl: number;
+}
+
+/** A round trip: from flat to flat (or to a flip) in one symbol. */
+export interface ClosedTrade {
+  readonly symbol: string;
+  readonly side: 'long' | 'short';
+  readonly entryTs: number;
+  readonly exitTs: number;
+  /** Quantity-weighted average entry and exit prices. */
+  readonly entryPrice: number;
+  readonly exitPrice: number;
+  /** Largest absolute size held during the trade. */
+  readonly qty: number;
+  /** Net of all fees paid during the trade. */
+  readonly pnl: number;
+  readonly fees: number;
+  /** pnl / entry notional of the largest size. */
+  readonly returnPct: number;
+}
+
+export interface PositionSnapshot {
+  readonly symbol: string;
+  readonly qty: number;
+  readonly avgPrice: number;
+  readonly realizedPnl: number;
+  readonly lastPrice: number;
+  readonly lots: readonly { id: string; qty: number; price: number; ts: number; fee: number }[];
+}
+
+export interface PortfolioSnapshot {
+  readonly cash: number;
+  readonly fees: number;
+  readonly realizedPnl: number;
+  readonly lotMethod: LotMethod;
+  readonly positions: readonly PositionSnapshot[];
+}
+
+export interface PortfolioOptions {
+  readonly cash: number;
+  readonly lotMethod?: LotMethod;
+}
+
+interface OpenTrade {
+  side: 'long' | 'short';
+  entryTs: number;
+  entryQty: number;
+  entryNotional: number;
+  exitQty: number;
+  exitNotional: number;
+  maxQty: number;
+  fees: number;
+  pnl: number;
+}
+
+class PositionBook {
+  qty = 0;
+  realizedPnl = 0;
+  lastPrice = NaN;
+  /** Open lots; for FIFO `head` skips consumed lots without shifting the array. */
+  lots: Lot[] = [];
+  head = 0;
+  trade: OpenTrade | null = null;
+  constructor(readonly symbol: string, readonly index: number) {}
+
+  openLots(): Lot[] {
+    return this.head === 0 ? this.lots : this.lots.slice(this.head);
+  }
+
+  avgPrice(): number {
+    if (this.qty === 0) return 0;
+    let q = 0, n = 0;
+    for (let i = this.head; i < this.lots.length; i++) {
+      const l = this.lots[i]!;
+      q += l.qty;
+      n += l.qty * l.price;
+    }
+    return q === 0 ? 0 : n / q;
+  }
+}
+
+/**
+ * Cash, signed positions and tax lots per symbol. Cash moves by notional ± fee on every fill, so
+ * equity = cash + Σ qty × mark holds by construction (the property tests check it anyway).
+ * Realised P&L is per lot, gross of fees; fees are accounted separately and in `ClosedTrade.pnl`.
+ */
+export class Portfolio implements PortfolioView {
+  cash: number;
+  fees = 0;
+  readonly startCash: number;
+  readonly lotMethod: LotMethod;
+  readonly closedLots: ClosedLot[] = [];
+  readonly closedTrades: ClosedTrade[] = [];
+  /** Notional traded, for turnover. */
+  tradedNotional = 0;
+  private readonly books: PositionBook[] = [];
+  private readonly bySymbol = new Map<string, PositionBook>();
+  private lotSeq = 0;
+
+  constructor(opts: PortfolioOptions) {
+    if (!Number.isFinite(opts.cash)) throw new RangeError('starting cash must be a finite number');
+    this.cash = opts.cash;
+    this.startCash = opts.cash;
+    this.lotMethod = opts.lotMethod ?? 'fifo';
+  }
+
+  /** Stable small-integer index for a symbol: the hot loop marks by index, not by name. */
+  symbolIndex(symbol: string): number {
+    return this.book(symbol).index;
+  }
+
+  private book(symbol: string): PositionBook {
+    let b = this.bySymbol.get(symbol);
+    if (!b) {
+      b = new PositionBook(symbol, this.books.length);
+      this.books.push(b);
+      this.bySymbol.set(symbol, b);
+    }
+    return b;
+  }
+
+  qty(symbol: string): number {
+    return this.bySymbol.get(symbol)?.qty ?? 0;
+  }
+
+  qtyAt(index: number): number {
+    return this.books[index]!.qty;
+  }
+
+  mark(symbol: string, price: number): void {
+    this.book(symbol).lastPrice = price;
+  }
+
+  markAt(index: number, price: number): void {
+    this.books[index]!.lastPrice = price;
+  }
+
+  lastPrice(symbol: string): number {
+    return this.bySymbol.get(symbol)?.lastPrice ?? NaN;
+  }
+
+  /** Cash plus every position at its last mark (a position never marked counts at its cost). */
+  equity(): number {
+    let e = this.cash;
+    const books = this.books;
+    for (let i = 0; i < books.length; i++) {
+      const b = books[i]!;
+      if (b.qty !== 0) e += b.qty * (b.lastPrice === b.lastPrice ? b.lastPrice : b.avgPrice());
+    }
+    return e;
+  }
+
+  get realizedPnl(): number {
+    let r = 0;
+    for (const b of this.books) r += b.realizedPnl;
+    return r;
+  }
+
+  position(symbol: string): PositionView {
+    const b = this.bySymbol.get(symbol);
+    if (!b) return { symbol, qty: 0, avgPrice: 0, realizedPnl: 0, unrealizedPnl: 0 };
+    const avg = b.avgPrice();
+    return {
+      symbol,
+      qty: b.qty,
+      avgPrice: avg,
+      realizedPnl: b.realizedPnl,
+      unrealizedPnl: b.qty === 0 || b.lastPrice !== b.lastPrice ? 0 : (b.lastPrice - avg) * b.qty,
+    };
+  }
+
+  lots(symbol: string): readonly Lot[] {
+    return this.bySymbol.get(symbol)?.openLots() ?? [];
+  }
+
+  symbols(): string[] {
+    return this.books.map((b) => b.symbol);
+  }
+
+  applyFill(fill: Fill): void {
+    const { amount, price, fee } = fill;
+    if (!(amount > 0) || !Number.isFinite(amount)) throw new RangeError(`fill amount must be positive, got ${amount}`);
+    if (!(price > 0) || !Number.isFinite(price)) throw new RangeError(`fill price must be positive, got ${price}`);
+    if (!(fee >= 0)) throw new RangeError(`fee must be non-negative, got ${fee}`);
+    const b = this.book(fill.symbol);
+    const signed = fill.side === 'buy' ? amount : -amount;
+    this.cash -= signed * price + fee;
+    this.fees += fee;
+    this.tradedNotional += amount * price;
+    b.lastPrice = b.lastPrice === b.lastPrice ? b.lastPrice : price;
+
+    let remaining = signed;
+    let feeLeft = fee;
+    // Reduce the opposite-signed position first; whatever is left opens (or flips to) a new lot.
+    if (b.qty !== 0 && Math.sign(b.qty) !== Math.sign(signed)) {
+      const closing = Math.min(Math.abs(signed), Math.abs(b.qty));
+      const closeFee = (fee * closing) / amount;
+      this.closeLots(b, closing, price, fill.ts, closeFee);
+      const trade = b.trade!;
+      trade.exitQty += closing;
+      trade.exitNotional += closing * price;
+      trade.fees += closeFee;
+      remaining = signed + (signed > 0 ? -closing : closing);
+      feeLeft = fee - closeFee;
+      b.qty += signed > 0 ? closing : -closing;
+      if (Math.abs(b.qty) < 1e-12 * Math.max(1, closing)) b.qty = 0;
+      if (b.qty === 0) this.finishTrade(b, fill.ts);
+    }
+    if (remaining !== 0) {
+      const lot: Lot = { id: `L${++this.lotSeq}`, symbol: fill.symbol, qty: remaining, price, ts: fill.ts, fee: feeLeft };
+      b.lots.push(lot);
+      b.qty += remaining;
+      let t = b.trade;
+      if (!t) {
+        t = b.trade = {
+          side: remaining > 0 ? 'long' : 'short',
+          entryTs: fill.ts,
+          entryQty: 0,
+          entryNotional: 0,
+          exitQty: 0,
+          exitNotional: 0,
+          maxQty: 0,
+          fees: 0,
+          pnl: 0,
+        };
+      }
+      t.entryQty += Math.abs(remaining);
+      t.entryNotional += Math.abs(remaining) * price;
+      t.fees += feeLeft;
+      const absQ = Math.abs(b.qty);
+      if (absQ > t.maxQty) t.maxQty = absQ;
+    }
+  }
+
+  private closeLots(b: PositionBook, qty: number, price: number, ts: number, closeFee: number): void {
+    let left = qty;
+    const sign = Math.sign(b.qty);
+    while (left > 0) {
+      const idx = this.pickLot(b);
+      const lot = b.lots[idx]!;
+      const take = Math.min(left, Math.abs(lot.qty));
+      const share = take / Math.abs(lot.qty);
+      const openFee = lot.fee * share;
+      const pnl = (price - lot.price) * take * sign;
+      this.closedLots.push({
+        lotId: lot.id,
+        symbol: b.symbol,
+        qty: take * sign,
+        openTs: lot.ts,
+        openPrice: lot.price,
+        closeTs: ts,
+        closePrice: price,
+        openFee,
+        closeFee: (closeFee * take) / qty,
+        pnl,
+      });
+      b.realizedPnl += pnl;
+      b.trade!.pnl += pnl;
+      lot.fee -= openFee;
+      const rest = Math.abs(lot.qty) - take;
+      // Float residue from repeated partial closes must not leave dust lots behind.
+      if (rest <= 1e-12 * Math.max(1, take)) this.removeLot(b, idx);
+      else lot.qty = rest * sign;
+      left -= take;
+      if (left <= 1e-12 * qty) break;
+    }
+  }
+
+  private pickLot(b: PositionBook): number {
+    if (this.lotMethod === 'fifo') return b.head;
+    if (this.lotMethod === 'lifo') return b.lots.length - 1;
+    // HIFO: the highest-cost lot for a long (largest loss / smallest gain); lowest for a short.
+    let best = b.head;
+    const long = b.qty > 0;
+    for (let i = b.head + 1; i < b.lots.length; i++) {
+      const p = b.lots[i]!.price, bp = b.lots[best]!.price;
+      if (long ? p > bp : p < bp) best = i;
+    }
+    return best;
+  }
+
+  private removeLot(b: PositionBook, idx: number): void {
+    if (idx === b.head) {
+      b.head++;
+      if (b.head === b.lots.length || b.head > 64) {
+        b.lots = b.lots.slice(b.head);
+        b.head = 0;
+      }
+    } else {
+      b.lots.splice(idx, 1);
+    }
+  }
+
+  private finishTrade(b: PositionBook, ts: number): void {
+    const t = b.trade!;
+    b.trade = null;
+    b.lots = [];
+    b.head = 0;
+    const entryPrice = t.entryNotional / t.entryQty;
+    const net = t.pnl - t.fees;
+    this.closedTrades.push({
+      symbol: b.symbol,
+      side: t.side,
+      entryTs: t.entryTs,
+      exitTs: ts,
+      entryPrice,
+      exitPrice: t.exitNotional / t.exitQty,
+      qty: t.maxQty,
+      pnl: net,
+      fees: t.fees,
+      returnPct: net / (entryPrice * t.maxQty),
+    });
+  }
+
+  snapshot(): PortfolioSnapshot {
+    return {
+      cash: this.cash,
+      fees: this.fees,
+      realizedPnl: this.realizedPnl,
+      lotMethod: this.lotMethod,
+      positions: this.books
+        .filter((b) => b.qty !== 0 || b.realizedPnl !== 0)
+        .map((b) => ({
+          symbol: b.symbol,
+          qty: b.qty,
+          avgPrice: b.avgPrice(),
+          realizedPnl: b.realizedPnl,
+          lastPrice: b.lastPrice,
+          lots: b.openLots().map((l) => ({ id: l.id, qty: l.qty, price: l.price, ts: l.ts, fee: l.fee })),
+        })),
+    };
+  }
+}
