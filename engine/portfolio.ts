@@ -1,5 +1,5 @@
 import type { Fill } from './orders.ts';
-import type { PortfolioView, PositionView } from './strategy.ts';
+import type { PositionView } from './strategy.ts';
 
 /** Which open lot a closing fill consumes first. */
 export type LotMethod = 'fifo' | 'lifo' | 'hifo';
@@ -114,7 +114,7 @@ class PositionBook {
  * equity = cash + Σ qty × mark holds by construction (the property tests check it anyway).
  * Realised P&L is per lot, gross of fees; fees are accounted separately and in `ClosedTrade.pnl`.
  */
-export class Portfolio implements PortfolioView {
+export class Portfolio {
   cash: number;
   fees = 0;
   readonly startCash: number;
