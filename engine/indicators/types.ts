@@ -23,11 +23,21 @@ export interface OhlcvInput {
   readonly ts?: ArrayLike<number>;
 }
 
+/** The bar fields an indicator reads; callers load only these (the CLI asks the CSV for them). */
+export type OhlcvField = 'open' | 'high' | 'low' | 'close' | 'volume' | 'ts';
+
 export interface IndicatorSpec<S extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly description: string;
+  /** zod schema of the parameters, with defaults; unknown keys are rejected. */
   readonly params: S;
   readonly outputs: readonly string[];
+  readonly inputs: readonly OhlcvField[];
+  /**
+   * Index of the first bar at which the main output (outputs[0]) is defined on finite data
+   * (TA-Lib's "lookback"). Other outputs may start later.
+   */
+  lookback(params: z.output<S>): number;
   create(params: z.output<S>): IndicatorKernel;
   /** Whole-series computation; one Float64Array per output, NaN during warm-up. */
   batch(input: OhlcvInput, params: z.output<S>): Float64Array[];
