@@ -6,3 +6,4 @@ export * from './engine/orders.ts';
 export * from './engine/decision.ts';
 export * from './engine/strategy.ts';
 export * from './engine/errors.ts';
+export * from './engine/metrics.ts';
