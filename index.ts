@@ -7,3 +7,4 @@ export * from './engine/decision.ts';
 export * from './engine/strategy.ts';
 export * from './engine/errors.ts';
 export * from './engine/metrics.ts';
+export * from './engine/indicators/index.ts';
