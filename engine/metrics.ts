@@ -85,17 +85,18 @@ export interface Metrics extends ReturnMetrics {
  */
 const ZERO_STD_RELATIVE = 1e-12;
 
+/** The return into bar i; undefined (NaN) after a non-positive equity, where nothing compounds. */
+function barReturn(equity: Float64Array, i: number): number {
+  const prev = equity[i - 1]!;
+  return prev > 0 ? equity[i]! / prev - 1 : NaN;
+}
+
 /** r[i] = equity[i+1] / equity[i] − 1. Writes into `out` when given (length ≥ n − 1). */
 export function returnsFromEquity(equity: Float64Array, out?: Float64Array): Float64Array {
   const n = Math.max(0, equity.length - 1);
   const r = out ?? new Float64Array(n);
   if (r.length < n) throw new RangeError(`returnsFromEquity: out has length ${r.length}, needs ${n}`);
-  let prev = equity[0]!;
-  for (let i = 0; i < n; i++) {
-    const cur = equity[i + 1]!;
-    r[i] = prev > 0 ? cur / prev - 1 : NaN;
-    prev = cur;
-  }
+  for (let i = 0; i < n; i++) r[i] = barReturn(equity, i + 1);
   return r;
 }
 
@@ -162,17 +163,22 @@ function returnMetrics(equity: Float64Array, periodsPerYear: number, rfPerPeriod
   const years = periods / periodsPerYear;
   const cagr = periods < 1 ? NaN : last <= 0 ? -1 : Math.pow(last / first, 1 / years) - 1;
 
-  const r = returnsFromEquity(equity);
+  // Returns are recomputed in each pass rather than stored (an array per call costs more than the
+  // division), and inline: a ruined curve (equity ≤ 0, after which returns are undefined) is found
+  // first so the loops need no guard.
+  let solvent = true;
+  for (let i = 0; i < n - 1; i++) if (!(equity[i]! > 0)) solvent = false;
   let sum = 0;
-  for (let i = 0; i < periods; i++) sum += r[i]! - rfPerPeriod;
-  const mean = periods > 0 ? sum / periods : NaN;
+  for (let i = 1; i < n; i++) sum += equity[i]! / equity[i - 1]! - 1 - rfPerPeriod;
+  const mean = periods > 0 && solvent ? sum / periods : NaN;
   let sq = 0;
   let downSq = 0;
-  for (let i = 0; i < periods; i++) {
-    const x = r[i]! - rfPerPeriod;
+  for (let i = 1; i < n; i++) {
+    const x = equity[i]! / equity[i - 1]! - 1 - rfPerPeriod;
     const d = x - mean;
     sq += d * d;
-    if (x < 0) downSq += x * x;
+    const down = Math.min(x, 0);
+    downSq += down * down;
   }
   const std = periods > 1 ? Math.sqrt(sq / (periods - 1)) : NaN;
   const annual = Math.sqrt(periodsPerYear);
@@ -181,7 +187,7 @@ function returnMetrics(equity: Float64Array, periodsPerYear: number, rfPerPeriod
   const volatility = std * annual;
   const stdIsZero = std <= ZERO_STD_RELATIVE * Math.abs(mean + rfPerPeriod);
   const sharpe = periods < 2 || stdIsZero ? NaN : (mean / std) * annual;
-  const downside = periods > 0 ? Math.sqrt(downSq / periods) : NaN;
+  const downside = periods > 0 && solvent ? Math.sqrt(downSq / periods) : NaN;
   // IEEE division gives the documented edge cases: +Infinity with no period below target and a
   // positive mean, NaN when both are zero (as empyrical does).
   const sortino = periods < 1 ? NaN : (mean / downside) * annual;
