@@ -49,3 +49,19 @@ export function hashFloatColumns(cols: readonly Float64Array[], extra = ''): str
   for (const c of cols) h.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
   return h.digest('hex');
 }
+
+/** Incremental sha256 for large results: feed text and float columns without building one big string. */
+export class StreamHash {
+  private readonly h = createHash('sha256');
+  text(s: string): this {
+    this.h.update(s);
+    return this;
+  }
+  floats(a: Float64Array): this {
+    this.h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    return this;
+  }
+  digest(): string {
+    return this.h.digest('hex');
+  }
+}

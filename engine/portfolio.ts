@@ -1,5 +1,8 @@
 import type { Fill } from './orders.ts';
 import type { PositionView } from './strategy.ts';
+import type { ClosedTrade } from './metrics.ts';
+
+export type { ClosedTrade };
 
 /** Which open lot a closing fill consumes first. */
 export type LotMethod = 'fifo' | 'lifo' | 'hifo';
@@ -29,24 +32,6 @@ export interface ClosedLot {
   readonly closeFee: number;
   /** (close − open) × qty, before fees. */
   readonly pnl: number;
-}
-
-/** A round trip: from flat to flat (or to a flip) in one symbol. */
-export interface ClosedTrade {
-  readonly symbol: string;
-  readonly side: 'long' | 'short';
-  readonly entryTs: number;
-  readonly exitTs: number;
-  /** Quantity-weighted average entry and exit prices. */
-  readonly entryPrice: number;
-  readonly exitPrice: number;
-  /** Largest absolute size held during the trade. */
-  readonly qty: number;
-  /** Net of all fees paid during the trade. */
-  readonly pnl: number;
-  readonly fees: number;
-  /** pnl / entry notional of the largest size. */
-  readonly returnPct: number;
 }
 
 export interface PositionSnapshot {
@@ -176,6 +161,17 @@ export class Portfolio {
     for (let i = 0; i < books.length; i++) {
       const b = books[i]!;
       if (b.qty !== 0) e += b.qty * (b.lastPrice === b.lastPrice ? b.lastPrice : b.avgPrice());
+    }
+    return e;
+  }
+
+  /** Σ |qty × mark| over open positions. */
+  grossExposure(): number {
+    let e = 0;
+    const books = this.books;
+    for (let i = 0; i < books.length; i++) {
+      const b = books[i]!;
+      if (b.qty !== 0) e += Math.abs(b.qty * (b.lastPrice === b.lastPrice ? b.lastPrice : b.avgPrice()));
     }
     return e;
   }

@@ -1,0 +1,684 @@
+import { z } from 'zod';
+import type { BarColumns, BarView, MarketEvent, MarketSpec } from './types.ts';
+import { defaultMarket } from './types.ts';
+import type { Fill, Order, OrderRequest, OrderType } from './orders.ts';
+import type { DecisionAction, DecisionReason, DecisionRecord } from './decision.ts';
+import type { AnyStrategy, BracketOptions, OrderOptions, PortfolioView, PositionView, SizeSpec, Sizing, StrategyContext } from './strategy.ts';
+import { Portfolio, type LotMethod, type PortfolioSnapshot } from './portfolio.ts';
+import { SimulatedBroker, defaultBrokerConfig, type BrokerConfig, type BrokerEvent } from './broker.ts';
+import { createRng, type Rng } from './rng.ts';
+import { roundAmount, roundPrice, checkMarketLimits } from './market.ts';
+import { createIndicator } from './indicators/index.ts';
+import type { IndicatorKernel } from './indicators/types.ts';
+import { columnarOrder, mergeStreams } from './merge.ts';
+import { InputError } from './errors.ts';
+import { canonicalJson, StreamHash } from './hash.ts';
+import type { ClosedTrade } from './metrics.ts';
+
+/**
+ * The engine: a deterministic fold of market events through strategy → risk → broker → portfolio.
+ * Both drivers (columnar bars, general events) call the same `bar()` step, so a strategy sees the
+ * same sequence either way and the two paths give identical results.
+ */
+
+/** Where decisions, orders and fills are recorded (the audit journal implements it). */
+export interface JournalSink {
+  append(type: string, payload: unknown, ts: number): unknown;
+}
+
+/** A pre-trade check. The risk engine implements it; a rejection names the limit it hit. */
+export interface OrderGate {
+  check(order: GateOrder, view: EngineView): { ok: true } | { ok: false; breach: { limit: string; message: string } & Record<string, unknown> };
+  /** Told about every fill and every bar close, to keep its counters. */
+  onFill?(fill: Fill, view: EngineView): void;
+  onMark?(ts: number, view: EngineView): void;
+}
+
+/** An order as the gate sees it: the request, who sends it, and a reference price. */
+export interface GateOrder extends OrderRequest {
+  readonly agentId: string;
+  /** Limit/stop price, else the last close: what the notional limits are checked at. */
+  readonly refPrice: number;
+}
+
+/** The engine state the gate may read; implemented by the engine without copying. */
+export interface EngineView {
+  readonly ts: number;
+  readonly cash: number;
+  equity(): number;
+  qty(symbol: string): number;
+  avgPrice(symbol: string): number;
+  lastPrice(symbol: string): number;
+  /** Time of the last market data seen for a symbol (a bar's close time). */
+  lastDataTs(symbol: string): number;
+  openOrderCount(agentId?: string): number;
+}
+
+export interface BacktestOptions {
+  readonly strategy: AnyStrategy;
+  /** Raw parameters; validated by the strategy's zod schema (bad ones → InputError). */
+  readonly params?: Record<string, unknown>;
+  readonly seed?: number;
+  readonly cash?: number;
+  readonly lotMethod?: LotMethod;
+  readonly broker?: Partial<BrokerConfig>;
+  readonly markets?: Readonly<Record<string, MarketSpec>>;
+  readonly agentId?: string;
+  readonly journal?: JournalSink;
+  readonly gate?: OrderGate;
+}
+
+export interface EquityCurve {
+  /** Close time of each point; the first point is the start (first bar's open) at the starting cash. */
+  readonly ts: Float64Array;
+  readonly equity: Float64Array;
+  /** Signed notional exposure at each point (Σ |qty × price|), for the exposure metric. */
+  readonly exposure: Float64Array;
+}
+
+export interface RunOutput {
+  readonly strategy: string;
+  readonly params: unknown;
+  readonly seed: number;
+  readonly startCash: number;
+  readonly curve: EquityCurve;
+  readonly trades: readonly ClosedTrade[];
+  readonly fills: readonly Fill[];
+  readonly decisions: readonly DecisionRecord[];
+  readonly orders: readonly Order[];
+  readonly final: PortfolioSnapshot;
+  readonly tradedNotional: number;
+  readonly barsProcessed: number;
+  /** sha256 over the canonical encoding of everything above (curve by its bytes). */
+  readonly resultHash: string;
+}
+
+class MutableBarView implements BarView {
+  symbol = '';
+  ts = 0;
+  closeTs = 0;
+  timeframeMs = 0;
+  open = 0;
+  high = 0;
+  low = 0;
+  close = 0;
+  volume = 0;
+  index = 0;
+}
+
+class Growable {
+  data: Float64Array;
+  length = 0;
+  constructor(cap: number) {
+    this.data = new Float64Array(Math.max(16, cap));
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float64Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  finish(): Float64Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+interface IndicatorSlot {
+  readonly name: string;
+  readonly kind: string;
+  readonly params: Readonly<Record<string, number>>;
+  readonly outputs: readonly string[];
+}
+
+/** Per-symbol live state, indexed by the portfolio's symbol index. */
+class SymbolState {
+  kernels: IndicatorKernel[] = [];
+  lastDataTs = -Infinity;
+  barIndex = -1;
+  readonly view: PositionView;
+  constructor(readonly symbol: string, readonly idx: number, portfolio: Portfolio) {
+    this.view = {
+      symbol,
+      get qty() {
+        return portfolio.qtyAt(idx);
+      },
+      get avgPrice() {
+        return portfolio.position(symbol).avgPrice;
+      },
+      get realizedPnl() {
+        return portfolio.position(symbol).realizedPnl;
+      },
+      get unrealizedPnl() {
+        return portfolio.position(symbol).unrealizedPnl;
+      },
+    };
+  }
+}
+
+export class Engine implements EngineView {
+  readonly portfolio: Portfolio;
+  readonly broker: SimulatedBroker;
+  readonly rng: Rng;
+  readonly params: unknown;
+  readonly seed: number;
+  readonly agentId: string;
+  ts = 0;
+  private readonly strategy: AnyStrategy;
+  private readonly ctx: StrategyContext<unknown>;
+  private readonly journal: JournalSink | undefined;
+  private readonly gate: OrderGate | undefined;
+  private readonly markets: Readonly<Record<string, MarketSpec>>;
+  private readonly states: SymbolState[] = [];
+  private readonly stateBySymbol = new Map<string, SymbolState>();
+  private readonly slots: IndicatorSlot[] = [];
+  private readonly slotByName = new Map<string, number>();
+  private readonly decisions: DecisionRecord[] = [];
+  private readonly decisionById = new Map<string, DecisionRecord>();
+  private readonly fills: Fill[] = [];
+  private readonly allOrders: Order[] = [];
+  private readonly timers: number[] = [];
+  private readonly view = new MutableBarView();
+  private current: SymbolState | null = null;
+  private orderSeq = 0;
+  private decisionSeq = 0;
+  private ocoSeq = 0;
+  private started = false;
+  private initialized = false;
+  private barsProcessed = 0;
+  private readonly eqTs: Growable;
+  private readonly eqVal: Growable;
+  private readonly eqExp: Growable;
+  private lastRecordTs = -Infinity;
+
+  constructor(opts: BacktestOptions, readonly symbols: readonly string[], capacityHint = 1024) {
+    this.strategy = opts.strategy;
+    const parsed = opts.strategy.params.safeParse(opts.params ?? {});
+    if (!parsed.success) {
+      throw new InputError(`invalid parameters for strategy "${opts.strategy.name}": ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+    }
+    this.params = parsed.data;
+    this.seed = opts.seed ?? 0;
+    this.rng = createRng(this.seed);
+    this.agentId = opts.agentId ?? opts.strategy.name;
+    this.journal = opts.journal;
+    this.gate = opts.gate;
+    this.markets = opts.markets ?? {};
+    this.portfolio = new Portfolio({ cash: opts.cash ?? 10_000, ...(opts.lotMethod ? { lotMethod: opts.lotMethod } : {}) });
+    const brokerConfig: BrokerConfig = { ...defaultBrokerConfig, ...opts.broker };
+    this.broker = new SimulatedBroker(brokerConfig, this.portfolio, (s) => this.market(s), this.rng.fork('broker'), (e) => this.onBrokerEvent(e));
+    for (const s of symbols) this.state(s);
+    this.eqTs = new Growable(capacityHint + 1);
+    this.eqVal = new Growable(capacityHint + 1);
+    this.eqExp = new Growable(capacityHint + 1);
+    this.ctx = this.makeContext();
+  }
+
+  // ---- EngineView ------------------------------------------------------------------------
+  get cash(): number {
+    return this.portfolio.cash;
+  }
+  equity(): number {
+    return this.portfolio.equity();
+  }
+  qty(symbol: string): number {
+    return this.portfolio.qty(symbol);
+  }
+  avgPrice(symbol: string): number {
+    return this.portfolio.position(symbol).avgPrice;
+  }
+  lastPrice(symbol: string): number {
+    return this.portfolio.lastPrice(symbol);
+  }
+  lastDataTs(symbol: string): number {
+    return this.stateBySymbol.get(symbol)?.lastDataTs ?? -Infinity;
+  }
+  openOrderCount(agentId?: string): number {
+    let n = 0;
+    for (const o of this.broker.openOrders()) if (agentId === undefined || o.agentId === agentId) n++;
+    return n;
+  }
+
+  market(symbol: string): MarketSpec {
+    return this.markets[symbol] ?? defaultMarket(symbol);
+  }
+
+  private state(symbol: string): SymbolState {
+    let st = this.stateBySymbol.get(symbol);
+    if (!st) {
+      const idx = this.portfolio.symbolIndex(symbol);
+      st = new SymbolState(symbol, idx, this.portfolio);
+      for (const slot of this.slots) st.kernels.push(createIndicator(slot.kind, slot.params));
+      this.states[idx] = st;
+      this.stateBySymbol.set(symbol, st);
+    }
+    return st;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  /** Call once before the first event: records the run start and runs the strategy's init. */
+  start(startTs: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.ts = startTs;
+    this.journal?.append('run_start', { strategy: this.strategy.name, agentId: this.agentId, params: this.params, seed: this.seed, cash: this.portfolio.startCash, lotMethod: this.portfolio.lotMethod, symbols: this.symbols }, startTs);
+    this.strategy.init?.(this.ctx);
+    this.initialized = true;
+    this.record(startTs);
+  }
+
+  /**
+   * One closed bar: resting orders meet its path, indicators and marks update, then the strategy
+   * decides at the close. Orders it places reach the book after `latencyMs` — the next bar's open.
+   */
+  bar(symbol: string, ts: number, tf: number, o: number, h: number, l: number, c: number, v: number): void {
+    const closeTs = ts + tf;
+    this.advance(closeTs);
+    const st = this.current?.symbol === symbol ? this.current : this.state(symbol);
+    this.current = st;
+    this.broker.onBar(symbol, ts, o, h, l, c, v);
+    const ks = st.kernels;
+    for (let k = 0; k < ks.length; k++) ks[k]!.update(o, h, l, c, v, ts);
+    this.portfolio.markAt(st.idx, c);
+    st.lastDataTs = closeTs;
+    st.barIndex++;
+    this.ts = closeTs;
+    this.gate?.onMark?.(closeTs, this);
+    const view = this.view;
+    view.symbol = symbol;
+    view.ts = ts;
+    view.closeTs = closeTs;
+    view.timeframeMs = tf;
+    view.open = o;
+    view.high = h;
+    view.low = l;
+    view.close = c;
+    view.volume = v;
+    view.index = st.barIndex;
+    this.barsProcessed++;
+    this.strategy.onBar?.(this.ctx, view);
+  }
+
+  trade(symbol: string, ts: number, price: number, amount: number, event: MarketEvent & { kind: 'trade' }): void {
+    this.advance(ts);
+    const st = this.state(symbol);
+    this.current = st;
+    this.broker.onTrade(symbol, ts, price, amount);
+    this.portfolio.markAt(st.idx, price);
+    st.lastDataTs = ts;
+    this.ts = ts;
+    this.gate?.onMark?.(ts, this);
+    this.strategy.onTrade?.(this.ctx, event);
+  }
+
+  quote(symbol: string, ts: number, bid: number, ask: number, event: MarketEvent & { kind: 'quote' }): void {
+    this.advance(ts);
+    const st = this.state(symbol);
+    this.current = st;
+    this.broker.onQuote(symbol, ts, bid, ask);
+    this.portfolio.markAt(st.idx, (bid + ask) / 2);
+    st.lastDataTs = ts;
+    this.ts = ts;
+    this.gate?.onMark?.(ts, this);
+    this.strategy.onQuote?.(this.ctx, event);
+  }
+
+  /** Time moves to `t`: the previous instant's equity is final, and due timers fire. */
+  private advance(t: number): void {
+    if (t > this.ts) {
+      this.record(this.ts);
+      const timers = this.timers;
+      while (timers.length > 0 && timers[0]! <= t) {
+        const due = timers.shift()!;
+        this.ts = due;
+        this.strategy.onTimer?.(this.ctx, due);
+      }
+    }
+  }
+
+  private record(t: number): void {
+    if (t <= this.lastRecordTs) return;
+    this.lastRecordTs = t;
+    this.eqTs.push(t);
+    this.eqVal.push(this.portfolio.equity());
+    this.eqExp.push(this.portfolio.grossExposure());
+  }
+
+  finish(): RunOutput {
+    this.record(this.ts);
+    const curve: EquityCurve = { ts: this.eqTs.finish(), equity: this.eqVal.finish(), exposure: this.eqExp.finish() };
+    const final = this.portfolio.snapshot();
+    this.journal?.append('run_end', { final, bars: this.barsProcessed }, this.ts);
+    const body = {
+      strategy: this.strategy.name,
+      params: this.params,
+      seed: this.seed,
+      startCash: this.portfolio.startCash,
+      trades: this.portfolio.closedTrades,
+      fills: this.fills,
+      decisions: this.decisions,
+      orders: this.allOrders,
+      final,
+      tradedNotional: this.portfolio.tradedNotional,
+      barsProcessed: this.barsProcessed,
+    };
+    const resultHash = hashRun(body, curve);
+    return { ...body, curve, resultHash };
+  }
+
+  // ---- orders ----------------------------------------------------------------------------
+
+  private decide(symbol: string, action: DecisionAction, reason: DecisionReason | undefined): DecisionRecord {
+    const r = reason ?? {};
+    const d: DecisionRecord = {
+      id: `${this.agentId}-D${++this.decisionSeq}`,
+      ts: this.ts,
+      agentId: this.agentId,
+      symbol,
+      action,
+      factors: r.factors ?? {},
+      weights: r.weights ?? {},
+      confidence: clampConfidence(r.confidence),
+      reasoning: r.reasoning ?? '',
+      orderIds: [],
+    };
+    this.decisions.push(d);
+    this.decisionById.set(d.id, d);
+    this.journal?.append('decision', d, this.ts);
+    return d;
+  }
+
+  private refPrice(symbol: string): number {
+    const p = this.portfolio.lastPrice(symbol);
+    if (!(p > 0)) throw new InputError(`no price seen yet for ${symbol}: orders can only be placed after its first bar`);
+    return p;
+  }
+
+  private resolveSize(symbol: string, side: 'buy' | 'sell', size: SizeSpec, price: number): number {
+    const market = this.market(symbol);
+    let qty: number;
+    if (typeof size === 'number') qty = size;
+    else if (size.kind === 'all-in') {
+      const pos = this.portfolio.qty(symbol);
+      if (side === 'sell' && pos > 0) qty = pos;
+      else if (side === 'buy' && pos < 0) qty = -pos;
+      else {
+        const fee = this.broker.config.takerFeeBps / 10_000;
+        qty = Math.max(0, side === 'buy' ? this.portfolio.cash : this.portfolio.equity()) / (price * (1 + fee));
+      }
+    } else if (size.kind === 'fraction') qty = (size.fraction * this.portfolio.equity()) / price;
+    else qty = size.notional / price;
+    if (!Number.isFinite(qty) || qty < 0) throw new InputError(`order size for ${symbol} is not a non-negative number (${qty})`);
+    return roundAmount(qty, market.amountStep);
+  }
+
+  /** strategy → risk gate → broker. Returns the order id, or null when nothing was placed. */
+  private place(
+    symbol: string,
+    side: 'buy' | 'sell',
+    opts: OrderOptions,
+    action: DecisionAction,
+    extra?: { ocoGroup?: string; parentId?: string; decision?: DecisionRecord },
+  ): string | null {
+    const decision = extra?.decision ?? this.decide(symbol, action, opts.reason);
+    const type: OrderType = opts.type ?? 'market';
+    const market = this.market(symbol);
+    const last = this.refPrice(symbol);
+    const ref = opts.price ?? opts.stopPrice ?? last;
+    const amount = this.resolveSize(symbol, side, opts.size, ref);
+    // Every field present (undefined when unused): one object shape for every request.
+    const req: OrderRequest = {
+      symbol,
+      side,
+      type,
+      amount,
+      price: opts.price !== undefined ? roundPrice(opts.price, market.tickSize) : undefined,
+      stopPrice: opts.stopPrice !== undefined ? roundPrice(opts.stopPrice, market.tickSize) : undefined,
+      trailingAmount: opts.trailingAmount,
+      trailingPercent: opts.trailingPercent,
+      timeInForce: opts.timeInForce ?? 'GTC',
+      reduceOnly: opts.reduceOnly === true,
+      postOnly: opts.postOnly === true,
+    };
+    const id = `${this.agentId}-${++this.orderSeq}`;
+    const marketProblem = checkMarketLimits(market, amount, ref);
+    if (marketProblem) return this.reject(decision, id, req, { limit: 'market.precision', message: marketProblem });
+    const verdict = this.gate?.check({ ...req, agentId: this.agentId, refPrice: ref }, this);
+    if (verdict && !verdict.ok) return this.reject(decision, id, req, verdict.breach);
+    (decision.orderIds as string[]).push(id);
+    this.journal?.append('order_submitted', { id, decisionId: decision.id, agentId: this.agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
+    const order = this.broker.submit(req, {
+      id,
+      agentId: this.agentId,
+      decisionId: decision.id,
+      now: this.ts,
+      ...(extra?.ocoGroup !== undefined ? { ocoGroup: extra.ocoGroup } : {}),
+      ...(extra?.parentId !== undefined ? { parentId: extra.parentId } : {}),
+    });
+    this.allOrders.push(order);
+    return order.status === 'rejected' ? null : id;
+  }
+
+  private reject(decision: DecisionRecord, id: string, req: OrderRequest, breach: { limit: string; message: string } & Record<string, unknown>): null {
+    (decision.orderIds as string[]).push(id);
+    decision.outcome = { status: 'rejected', limit: breach.limit, message: breach.message };
+    this.journal?.append('order_rejected', { id, decisionId: decision.id, agentId: this.agentId, ...req, breach }, this.ts);
+    return null;
+  }
+
+  private onBrokerEvent(e: BrokerEvent): void {
+    const d = this.decisionById.get(e.order.decisionId);
+    switch (e.kind) {
+      case 'accepted':
+        this.journal?.append('order_accepted', { id: e.order.id }, e.ts);
+        break;
+      case 'rejected':
+        if (d) d.outcome = { status: 'rejected', limit: 'broker', message: e.reason };
+        this.journal?.append('order_rejected', { id: e.order.id, decisionId: e.order.decisionId, agentId: e.order.agentId, breach: { limit: 'broker', message: e.reason } }, e.ts);
+        break;
+      case 'filled': {
+        this.fills.push(e.fill);
+        if (d) {
+          const o = e.order;
+          d.outcome = { status: o.status === 'filled' ? 'filled' : 'partially_filled', price: o.avgPrice, amount: o.filled, ts: e.ts };
+        }
+        this.journal?.append('fill', e.fill, e.ts);
+        this.gate?.onFill?.(e.fill, this);
+        if (this.initialized) this.strategy.onFill?.(this.ctx, e.fill);
+        break;
+      }
+      case 'cancelled':
+        if (d && d.outcome === undefined) d.outcome = { status: 'cancelled', ts: e.ts };
+        this.journal?.append('cancel', { id: e.order.id, reason: e.reason }, e.ts);
+        break;
+    }
+  }
+
+  // ---- the strategy's context -------------------------------------------------------------
+
+  private makeContext(): StrategyContext<unknown> {
+    const engine = this;
+    const sizing: Sizing = {
+      allIn: () => ALL_IN,
+      fraction: (f) => ({ kind: 'fraction', fraction: f }),
+      notional: (x) => ({ kind: 'notional', notional: x }),
+      qty: (q) => q,
+    };
+    const portfolioView: PortfolioView = {
+      get cash() {
+        return engine.portfolio.cash;
+      },
+      get equity() {
+        return engine.portfolio.equity();
+      },
+      position: (s) => engine.state(s).view,
+    };
+    let lastName = '';
+    let lastSlot = -1;
+    const slotOf = (name: string): number => {
+      if (name === lastName) return lastSlot;
+      const s = engine.slotByName.get(name);
+      if (s === undefined) throw new InputError(`indicator "${name}" was not declared in init()`);
+      lastName = name;
+      lastSlot = s;
+      return s;
+    };
+    return {
+      params: this.params,
+      get now() {
+        return engine.ts;
+      },
+      rng: this.rng.fork('strategy'),
+      symbols: this.symbols,
+      agentId: this.agentId,
+      indicator(name, kind, params = {}) {
+        if (engine.initialized) throw new InputError('indicators must be declared in init()');
+        if (engine.slotByName.has(name)) throw new InputError(`indicator "${name}" declared twice`);
+        const probe = createIndicator(kind, params);
+        engine.slotByName.set(name, engine.slots.length);
+        engine.slots.push({ name, kind, params, outputs: probe.outputs });
+        for (const st of engine.states) st.kernels.push(createIndicator(kind, params));
+      },
+      value(name, output, symbol) {
+        const slot = slotOf(name);
+        const st = symbol === undefined ? engine.current : engine.stateBySymbol.get(symbol);
+        if (!st) return NaN;
+        const k = st.kernels[slot]!;
+        if (output === undefined) return k.value(0);
+        const oi = engine.slots[slot]!.outputs.indexOf(output);
+        if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${engine.slots[slot]!.outputs.join(', ')})`);
+        return k.value(oi);
+      },
+      position: (s) => engine.state(s).view,
+      portfolio: portfolioView,
+      decisions: this.decisions,
+      openOrders: (s) => engine.broker.openOrders(s),
+      sizing,
+      buy: (s, o) => engine.place(s, 'buy', o, 'buy'),
+      sell: (s, o) => engine.place(s, 'sell', o, 'sell'),
+      close(s, reason) {
+        const q = engine.portfolio.qty(s);
+        if (q === 0) return null;
+        return engine.place(s, q > 0 ? 'sell' : 'buy', { size: Math.abs(q), reduceOnly: true, ...(reason ? { reason } : {}) }, 'close');
+      },
+      bracket: (s, side, o) => engine.bracket(s, side, o),
+      oco(s, a, b) {
+        const group = `OCO${++engine.ocoSeq}`;
+        const d = engine.decide(s, a.side, a.reason ?? b.reason);
+        const ia = engine.place(s, a.side, a, a.side, { ocoGroup: group, decision: d });
+        const ib = engine.place(s, b.side, b, b.side, { ocoGroup: group, decision: d });
+        if (ia === null || ib === null) {
+          if (ia) engine.broker.cancel(ia, engine.ts, 'OCO partner rejected');
+          if (ib) engine.broker.cancel(ib, engine.ts, 'OCO partner rejected');
+          return null;
+        }
+        return [ia, ib];
+      },
+      cancel(id, reason) {
+        const o = engine.broker.order(id);
+        if (!o) return false;
+        engine.decide(o.symbol, 'cancel', reason);
+        return engine.broker.cancel(id, engine.ts, reason?.reasoning ?? 'cancelled by strategy');
+      },
+      cancelAll(s) {
+        let n = 0;
+        for (const o of engine.broker.openOrders(s)) if (engine.broker.cancel(o.id, engine.ts, 'cancel all')) n++;
+        return n;
+      },
+      setTimer(t) {
+        if (!(t > engine.ts)) return;
+        const timers = engine.timers;
+        let i = timers.length;
+        while (i > 0 && timers[i - 1]! > t) i--;
+        timers.splice(i, 0, t);
+      },
+    };
+  }
+
+  private bracket(symbol: string, side: 'buy' | 'sell', o: BracketOptions): string | null {
+    const exit = side === 'buy' ? 'sell' : 'buy';
+    if (side === 'buy' ? !(o.stopLoss < o.takeProfit) : !(o.stopLoss > o.takeProfit)) {
+      throw new InputError(`bracket ${side}: stop loss ${o.stopLoss} must be on the losing side of take profit ${o.takeProfit}`);
+    }
+    const d = this.decide(symbol, side, o.reason);
+    const entryOpts: OrderOptions = { size: o.size, ...(o.entryPrice !== undefined ? { type: 'limit', price: o.entryPrice } : {}) };
+    const entry = this.place(symbol, side, entryOpts, side, { decision: d });
+    if (entry === null) return null;
+    const amount = this.broker.order(entry)!.amount;
+    const group = `OCO${++this.ocoSeq}`;
+    this.place(symbol, exit, { size: amount, type: 'limit', price: o.takeProfit, reduceOnly: true }, exit, { ocoGroup: group, parentId: entry, decision: d });
+    this.place(symbol, exit, { size: amount, type: 'stop', stopPrice: o.stopLoss, reduceOnly: true }, exit, { ocoGroup: group, parentId: entry, decision: d });
+    return entry;
+  }
+}
+
+const ALL_IN: SizeSpec = { kind: 'all-in' };
+
+function clampConfidence(c: number | undefined): number {
+  if (c === undefined || !Number.isFinite(c)) return 50;
+  return Math.min(100, Math.max(0, c));
+}
+
+/**
+ * The result hash: canonical JSON for the small parts, exact float bytes for the bulky ones, and
+ * records serialised in the fixed field order the engine builds them in (so no key sorting per row).
+ */
+function hashRun(body: Omit<RunOutput, 'curve' | 'resultHash'>, curve: EquityCurve): string {
+  const h = new StreamHash();
+  h.text(canonicalJson({ strategy: body.strategy, params: body.params, seed: body.seed, startCash: body.startCash, final: body.final, tradedNotional: body.tradedNotional, bars: body.barsProcessed }));
+  h.floats(curve.ts).floats(curve.equity).floats(curve.exposure);
+  const f = new Float64Array(body.fills.length * 4);
+  body.fills.forEach((x, i) => f.set([x.ts, x.amount, x.price, x.fee], i * 4));
+  h.floats(f).text(body.fills.map((x) => `${x.orderId}|${x.side}|${x.liquidity}`).join(','));
+  const t = new Float64Array(body.trades.length * 7);
+  body.trades.forEach((x, i) => t.set([x.entryTs, x.exitTs, x.entryPrice, x.exitPrice, x.qty, x.pnl, x.fees], i * 7));
+  h.floats(t);
+  for (const o of body.orders) h.text(`${o.id}|${o.type}|${o.side}|${o.amount}|${o.status}|${o.filled}|${o.avgPrice}|${o.fees};`);
+  for (const d of body.decisions) h.text(JSON.stringify(d));
+  return h.digest();
+}
+
+// ---- drivers ------------------------------------------------------------------------------
+
+/** The fast path: bars already in typed arrays; no object per bar. */
+export function runColumnar(opts: BacktestOptions, series: readonly BarColumns[]): RunOutput {
+  if (series.length === 0) throw new InputError('no data: give at least one bar series');
+  let total = 0;
+  for (const s of series) total += s.length;
+  if (total === 0) throw new InputError('no bars in the requested range');
+  const engine = new Engine(opts, series.map((s) => s.symbol), total);
+  const { sym, row } = columnarOrder(series);
+  engine.start(Math.min(...series.filter((s) => s.length > 0).map((s) => s.ts[0]!)));
+  if (series.length === 1) {
+    const s = series[0]!;
+    const { ts, open, high, low, close, volume, symbol, timeframeMs } = s;
+    for (let i = 0; i < s.length; i++) engine.bar(symbol, ts[i]!, timeframeMs, open[i]!, high[i]!, low[i]!, close[i]!, volume[i]!);
+  } else {
+    for (let k = 0; k < total; k++) {
+      const s = series[sym[k]!]!;
+      const i = row[k]!;
+      engine.bar(s.symbol, s.ts[i]!, s.timeframeMs, s.open[i]!, s.high[i]!, s.low[i]!, s.close[i]!, s.volume[i]!);
+    }
+  }
+  return engine.finish();
+}
+
+/** The general path: any ordered mix of bars, trades and quotes (recorded or live-like). */
+export async function runEvents(
+  opts: BacktestOptions,
+  symbols: readonly string[],
+  streams: readonly (AsyncIterable<MarketEvent> | Iterable<MarketEvent>)[],
+): Promise<RunOutput> {
+  const engine = new Engine(opts, symbols);
+  let n = 0;
+  for await (const e of mergeStreams(streams)) {
+    if (n++ === 0) engine.start(e.ts);
+    if (e.kind === 'bar') engine.bar(e.symbol, e.ts, e.timeframeMs, e.open, e.high, e.low, e.close, e.volume);
+    else if (e.kind === 'trade') engine.trade(e.symbol, e.ts, e.price, e.amount, e);
+    else engine.quote(e.symbol, e.ts, e.bid, e.ask, e);
+  }
+  if (n === 0) throw new InputError('no events to replay');
+  return engine.finish();
+}

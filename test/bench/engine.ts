@@ -1,0 +1,138 @@
+/**
+ * Benchmarks 1, 2 and 4 of issue 2 (engine throughput, orders through broker + portfolio, memory).
+ *
+ *   npx tsx test/bench/engine.ts            (or: npm run bench)
+ *
+ * One JSON line per figure. The baseline of the engine figure is a hand-written Float64Array loop
+ * of the same strategy (SMA 20/50 cross, all-in long/flat, 0.1 % taker fee, fills at the next
+ * bar's open) in this process; the engine's final equity must equal the loop's to the bit.
+ */
+import { generateBars } from '../../datasets/synth.ts';
+import { runColumnar } from '../../engine/backtest.ts';
+import { SimulatedBroker, defaultBrokerConfig } from '../../engine/broker.ts';
+import { Portfolio } from '../../engine/portfolio.ts';
+import { createRng } from '../../engine/rng.ts';
+import { defaultMarket, type BarColumns } from '../../engine/types.ts';
+import smaCross from '../../engine/strategies/sma-cross.ts';
+import type { AnyStrategy } from '../../engine/strategy.ts';
+
+const YEAR_1M = 525_600;
+const FEE_BPS = 10;
+const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
+const best = (runs: number, f: () => void): number => {
+  let b = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    f();
+    b = Math.min(b, performance.now() - t0);
+  }
+  return b / 1000;
+};
+
+function bars(seed: number, symbol = 'BTC/USDT'): BarColumns {
+  return generateBars({ symbol, timeframeMs: 60_000, from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 0, 1) + YEAR_1M * 60_000, seed, model: { kind: 'gbm', drift: 0.1, vol: 0.6 } });
+}
+
+/** The same strategy with no engine: rolling sums re-summed every window like the SMA kernel. */
+function rawLoop(c: BarColumns, fast: number, slow: number): number {
+  const n = c.length, open = c.open, close = c.close;
+  const fee = FEE_BPS / 10_000;
+  const fb = new Float64Array(fast), sb = new Float64Array(slow);
+  let fs = 0, ss = 0, fp = 0, sp = 0, fn = 0, sn = 0;
+  let cash = 10_000, qty = 0, pending = 0, pendingAmt = 0;
+  for (let i = 0; i < n; i++) {
+    if (pending !== 0) {
+      const px = open[i]!;
+      if (pending > 0) {
+        let amt = pendingAmt;
+        const affordable = Math.max(0, cash) / (px * (1 + fee));
+        if (affordable < amt) amt = affordable;
+        cash -= amt * px + amt * px * fee;
+        qty += amt;
+      } else {
+        const amt = qty;
+        cash -= -amt * px + amt * px * fee;
+        qty = 0;
+      }
+      pending = 0;
+    }
+    const x = close[i]!;
+    if (fn < fast) (fs += x), fn++;
+    else fs = fs + x - fb[fp]!;
+    fb[fp] = x;
+    if (++fp === fast) {
+      fp = 0;
+      fs = 0;
+      for (let j = 0; j < fast; j++) fs += fb[j]!;
+    }
+    if (sn < slow) (ss += x), sn++;
+    else ss = ss + x - sb[sp]!;
+    sb[sp] = x;
+    if (++sp === slow) {
+      sp = 0;
+      ss = 0;
+      for (let j = 0; j < slow; j++) ss += sb[j]!;
+    }
+    if (sn < slow) continue;
+    const f = fs / fast, s = ss / slow;
+    if (f > s && qty === 0) {
+      pending = 1;
+      pendingAmt = Math.max(0, cash) / (x * (1 + fee));
+    } else if (f < s && qty > 0) pending = -1;
+  }
+  return cash + qty * close[n - 1]!;
+}
+
+// 1. Engine throughput against the raw loop.
+{
+  const c = bars(7);
+  const opts = { strategy: smaCross as unknown as AnyStrategy, params: { fast: 20, slow: 50 }, seed: 1, cash: 10_000, broker: { takerFeeBps: FEE_BPS, makerFeeBps: FEE_BPS } };
+  let rawEquity = 0, engEquity = 0, trades = 0;
+  const rawS = best(5, () => void (rawEquity = rawLoop(c, 20, 50)));
+  const engS = best(5, () => {
+    const r = runColumnar(opts, [c]);
+    engEquity = r.curve.equity[r.curve.equity.length - 1]!;
+    trades = r.trades.length;
+  });
+  emit({ bench: 'engine.sma-cross.1y-1m', value: Math.round(c.length / engS), unit: 'bars/s', bars: c.length, trades, baseline: Math.round(c.length / rawS), baselineName: 'raw Float64Array loop', ratio: +(rawS / engS).toFixed(4), target: 20_000_000, finalEquity: engEquity, baselineFinalEquity: rawEquity, equal: Object.is(engEquity, rawEquity) });
+}
+
+// 2. One million market orders through broker and portfolio.
+{
+  const N = 1_000_000;
+  const run = (): void => {
+    const pf = new Portfolio({ cash: 1e12 });
+    const m = defaultMarket('BTC/USDT');
+    const broker = new SimulatedBroker(defaultBrokerConfig, pf, () => m, createRng(1), () => {});
+    for (let i = 0; i < N; i++) {
+      broker.submit({ symbol: 'BTC/USDT', side: i & 1 ? 'sell' : 'buy', type: 'market', amount: 1 }, { id: `o${i}`, agentId: 'bench', decisionId: `d${i}`, now: i * 60_000 });
+      const px = 30_000 + (i % 100);
+      broker.onBar('BTC/USDT', i * 60_000, px, px + 5, px - 5, px + 1, 1e9);
+    }
+  };
+  // Baseline: the same loop's bookkeeping with no broker (allocating an order-sized object and a fill).
+  const base = (): void => {
+    let cash = 1e12, qty = 0;
+    for (let i = 0; i < N; i++) {
+      const o = { id: `o${i}`, side: i & 1 ? 'sell' : 'buy', amount: 1, price: 30_000 + (i % 100) };
+      const s = o.side === 'buy' ? 1 : -1;
+      cash -= s * o.amount * o.price + o.amount * o.price * 0.001;
+      qty += s * o.amount;
+    }
+    if (cash === qty) process.stdout.write('');
+  };
+  const s = best(3, run);
+  const b = best(3, base);
+  emit({ bench: 'broker.1M-market-orders', value: Math.round(s * 1000), unit: 'ms', target: 500, ordersPerSec: Math.round(N / s), baseline: Math.round(b * 1000), baselineName: 'plain object bookkeeping loop', ratio: +(b / s).toFixed(4) });
+}
+
+// 4. Peak memory: a year of 1-minute bars on 10 symbols, multi-symbol backtest.
+{
+  const before = process.memoryUsage();
+  const series = Array.from({ length: 10 }, (_, k) => bars(100 + k, `SYM${k}/USDT`));
+  const t0 = performance.now();
+  const r = runColumnar({ strategy: smaCross as unknown as AnyStrategy, params: {}, seed: 1, cash: 100_000 }, series);
+  const s = (performance.now() - t0) / 1000;
+  const after = process.memoryUsage();
+  emit({ bench: 'engine.memory.10-symbols-1y-1m', value: Math.round(after.rss / 2 ** 20), unit: 'MiB rss', target: 1024, heapUsedMiB: Math.round(after.heapUsed / 2 ** 20), arrayBuffersMiB: Math.round(after.arrayBuffers / 2 ** 20), rssBeforeMiB: Math.round(before.rss / 2 ** 20), bars: r.barsProcessed, seconds: +s.toFixed(3), barsPerSec: Math.round(r.barsProcessed / s) });
+}
