@@ -148,7 +148,11 @@ export async function readBarsCsv(file: string, needs: readonly OhlcvField[]): P
       const head = await con.runAndReadAll(
         `SELECT * FROM read_csv(${sqlString(file)}, header=false, all_varchar=true, null_padding=true, ${dialect}) LIMIT 1`,
       );
-      names = ((head.getRows()[0] ?? []) as (string | null)[]).map((v) => (v ?? '').trim());
+      // null_padding pads the header to the widest line; those pads are not header cells.
+      const first = (head.getRows()[0] ?? []) as (string | null)[];
+      let end = first.length;
+      while (end > 0 && first[end - 1] === null) end--;
+      names = first.slice(0, end).map((v) => (v ?? '').trim());
     } catch (err) {
       throw csvError(file, err);
     }
