@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { IndicatorKernel, IndicatorSpec, OhlcvInput } from './types.ts';
 import { period } from './params.ts';
-import { RollingSum, nanColumn, sumRange } from './window.ts';
+import { RollingSum, sumRange } from './window.ts';
 
 /**
  * Simple moving average of the close.
@@ -37,7 +37,8 @@ class SmaKernel implements IndicatorKernel {
 /** The hot loop of RollingSum written out over a column (same operations, same order). */
 export function smaColumn(src: ArrayLike<number>, p: number): Float64Array {
   const n = src.length;
-  const out = nanColumn(n);
+  // Only the warm-up needs NaN; the loop writes every later slot (a full fill would be a second pass).
+  const out = new Float64Array(n).fill(NaN, 0, Math.min(p - 1, n));
   let sum = 0;
   let w = 0;
   for (let i = 0; i < n; i++) {
