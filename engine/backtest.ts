@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { BarColumns, BarView, MarketEvent, MarketSpec } from './types.ts';
 import { defaultMarket } from './types.ts';
 import type { Fill, Order, OrderRequest, OrderType } from './orders.ts';
@@ -196,7 +195,8 @@ export class Engine implements EngineView {
     this.strategy = opts.strategy;
     const parsed = opts.strategy.params.safeParse(opts.params ?? {});
     if (!parsed.success) {
-      throw new InputError(`invalid parameters for strategy "${opts.strategy.name}": ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+      const why = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(params)'}: ${i.message}`).join('; ');
+      throw new InputError(`invalid parameters for strategy "${opts.strategy.name}": ${why}`);
     }
     this.params = parsed.data;
     this.seed = opts.seed ?? 0;

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import { register as metrics } from './metrics.ts';
 import { register as indicator } from './indicator.ts';
+import { register as data } from './data.ts';
+import { register as backtest } from './backtest.ts';
+import { register as demo } from './demo.ts';
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [metrics, indicator];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data];

@@ -1,0 +1,119 @@
+import { DuckDBDataChunk, DuckDBDoubleType } from '@duckdb/node-api';
+import { doubleItems } from './columns.ts';
+import type { Store } from './store.ts';
+
+/**
+ * Backtest results in the same DuckDB file as the data: one row per run (queryable with SQL) and
+ * its equity and benchmark curves, so reports and sweeps can find a run by id later. A run id is
+ * derived from the result hash, so storing the same run twice replaces it instead of duplicating.
+ */
+export interface StoredRun {
+  readonly runId: string;
+  readonly strategy: string;
+  readonly strategySource: string;
+  readonly codeHash: string;
+  readonly params: unknown;
+  readonly seed: number;
+  readonly symbols: readonly string[];
+  readonly timeframe: string;
+  readonly fromTs: number;
+  readonly toTs: number;
+  readonly datasetHash: string;
+  readonly resultHash: string;
+  readonly metrics: unknown;
+  readonly trades: unknown;
+  readonly curve: { readonly ts: Float64Array; readonly equity: Float64Array; readonly benchmark: Float64Array };
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  run_id VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ NOT NULL, strategy VARCHAR NOT NULL, strategy_source VARCHAR NOT NULL,
+  code_hash VARCHAR NOT NULL, params JSON NOT NULL, seed BIGINT NOT NULL, symbols VARCHAR[] NOT NULL, timeframe VARCHAR NOT NULL,
+  from_ts BIGINT NOT NULL, to_ts BIGINT NOT NULL, dataset_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
+  metrics JSON NOT NULL, trades JSON NOT NULL);
+CREATE TABLE IF NOT EXISTS run_equity (run_id VARCHAR NOT NULL, ts DOUBLE NOT NULL, equity DOUBLE NOT NULL, benchmark DOUBLE NOT NULL);
+`;
+
+/** JSON with non-finite numbers as null (metrics such as profit factor can be Infinity). */
+const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
+
+export async function saveRun(store: Store, run: StoredRun): Promise<void> {
+  await store.withConnection(async (conn) => {
+    await conn.run(SCHEMA);
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      await conn.run('DELETE FROM runs WHERE run_id = $id', { id: run.runId });
+      await conn.run('DELETE FROM run_equity WHERE run_id = $id', { id: run.runId });
+      await conn.run(
+        `INSERT INTO runs VALUES ($id, now(), $strategy, $source, $code, $params::JSON, $seed, $symbols::VARCHAR[], $tf, $from, $to, $dh, $rh, $metrics::JSON, $trades::JSON)`,
+        {
+          id: run.runId,
+          strategy: run.strategy,
+          source: run.strategySource,
+          code: run.codeHash,
+          params: json(run.params),
+          seed: run.seed,
+          symbols: json(run.symbols),
+          tf: run.timeframe,
+          from: run.fromTs,
+          to: run.toTs,
+          dh: run.datasetHash,
+          rh: run.resultHash,
+          metrics: json(run.metrics),
+          trades: json(run.trades),
+        },
+      );
+      await conn.run('CREATE OR REPLACE TEMP TABLE run_curve_stage (ts DOUBLE, equity DOUBLE, benchmark DOUBLE)');
+      const appender = await conn.createAppender('run_curve_stage', null, 'temp');
+      const types = [DuckDBDoubleType.instance, DuckDBDoubleType.instance, DuckDBDoubleType.instance];
+      const cols = [run.curve.ts, run.curve.equity, run.curve.benchmark];
+      try {
+        for (let off = 0; off < run.curve.ts.length; off += 2048) {
+          const rc = Math.min(2048, run.curve.ts.length - off);
+          const chunk = DuckDBDataChunk.create(types, rc);
+          cols.forEach((c, j) => {
+            const v = chunk.getColumnVector(j);
+            doubleItems(v).set(c.subarray(off, off + rc));
+            v.flush();
+          });
+          appender.appendDataChunk(chunk);
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      await conn.run('INSERT INTO run_equity SELECT $id, ts, equity, benchmark FROM run_curve_stage', { id: run.runId });
+      await conn.run('DROP TABLE run_curve_stage');
+      await conn.run('COMMIT');
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly strategy: string;
+  readonly params: unknown;
+  readonly seed: number;
+  readonly timeframe: string;
+  readonly resultHash: string;
+  readonly metrics: Record<string, unknown>;
+}
+
+export async function listRuns(store: Store): Promise<RunSummary[]> {
+  return store.withConnection(async (conn) => {
+    await conn.run(SCHEMA);
+    const r = await conn.runAndReadAll('SELECT run_id, strategy, params::VARCHAR, seed, timeframe, result_hash, metrics::VARCHAR FROM runs ORDER BY created_at');
+    return r.getRows().map((row) => ({
+      runId: String(row[0]),
+      strategy: String(row[1]),
+      params: JSON.parse(String(row[2])),
+      seed: Number(row[3]),
+      timeframe: String(row[4]),
+      resultHash: String(row[5]),
+      metrics: JSON.parse(String(row[6])) as Record<string, unknown>,
+    }));
+  });
+}

@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InputError } from '../engine/errors.ts';
+import { sha256Hex } from '../engine/hash.ts';
+import type { AnyStrategy } from '../engine/strategy.ts';
+import { builtinStrategies } from '../engine/strategies/index.ts';
+
+export interface LoadedStrategy {
+  readonly strategy: AnyStrategy;
+  /** Where it came from: `builtin:<name>` or an absolute file path. */
+  readonly source: string;
+  /** sha256 of the strategy's source file: what a promotion record pins. */
+  readonly codeHash: string;
+}
+
+const BUILTIN_FILES: Record<string, string> = {
+  'sma-cross': 'sma-cross.ts',
+  'rsi-reversion': 'rsi-reversion.ts',
+  'bollinger-breakout': 'bollinger-breakout.ts',
+  'buy-and-hold': 'buy-and-hold.ts',
+};
+
+/** A built-in name, or a path to a .ts/.js file whose default export is `defineStrategy({...})`. */
+export async function loadStrategy(ref: string): Promise<LoadedStrategy> {
+  const builtin = builtinStrategies[ref];
+  if (builtin) {
+    const file = new URL(`../engine/strategies/${BUILTIN_FILES[ref]}`, import.meta.url);
+    return { strategy: builtin, source: `builtin:${ref}`, codeHash: sha256Hex(readFileSync(file)) };
+  }
+  const looksLikePath = /[/\\]|\.(m?[jt]s)$/.test(ref);
+  if (!looksLikePath) {
+    throw new InputError(`unknown strategy "${ref}" (built-in: ${Object.keys(builtinStrategies).join(', ')}; or give a path to a .ts file)`);
+  }
+  const path = resolve(ref);
+  if (!existsSync(path)) throw new InputError(`strategy file not found: ${path}`);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (err) {
+    throw new InputError(`cannot load strategy file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const s = mod.default as Partial<AnyStrategy> | undefined;
+  if (!s || typeof s !== 'object' || typeof s.name !== 'string' || !s.params || typeof (s.params as { safeParse?: unknown }).safeParse !== 'function') {
+    throw new InputError(`${path} must \`export default defineStrategy({ name, params: z.object(...), ... })\``);
+  }
+  return { strategy: s as AnyStrategy, source: path, codeHash: sha256Hex(readFileSync(path)) };
+}
