@@ -154,8 +154,22 @@ async function duck<T>(file: string, what: string, fn: () => Promise<T>): Promis
 }
 
 async function readCsv(conn: DuckDBConnection, file: string, name: string, format: 'csv' | 'lean', symbol: string, date: string | undefined, id: string, temps: string[]): Promise<Raw> {
-  const sniff = await duck(name, 'CSV', () => conn.runAndReadAll(`SELECT Delimiter, Quote, Escape, SkipRows, HasHeader, Columns FROM sniff_csv(${sqlString(file)})`));
-  const [delim, quote, escape, skipRows, hasHeader, cols] = sniff.getRowsJson()[0] as [string, string, string, number, boolean, { name: string }[]];
+  // The strict sniff finds banner lines (CryptoDataDownload); one ragged row can throw it off the
+  // delimiter, which the lenient sniff survives. The reading that finds more columns wins.
+  type Sniff = [string, string, string, number, boolean, { name: string }[]];
+  const sniffWith = async (lenient: boolean): Promise<Sniff | undefined> => {
+    try {
+      const r = await conn.runAndReadAll(`SELECT Delimiter, Quote, Escape, SkipRows, HasHeader, Columns FROM sniff_csv(${sqlString(file)}${lenient ? ', ignore_errors = true' : ''})`);
+      return r.getRowsJson()[0] as Sniff | undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const strict = await sniffWith(false);
+  const lenient = await sniffWith(true);
+  const best = !strict ? lenient : !lenient ? strict : lenient[5].length > strict[5].length ? lenient : strict;
+  if (!best) await duck(name, 'CSV', () => conn.run(`SELECT * FROM sniff_csv(${sqlString(file)})`));
+  const [delim, quote, escape, skipRows, hasHeader, cols] = best!;
   const colNames = cols.map((c) => c.name);
   let names: Record<Role, string>;
   let leanMidnight: number | undefined;

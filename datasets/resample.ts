@@ -8,6 +8,8 @@ import { DAY_MS, msToTimeframe } from '../engine/timeframe.ts';
  * Coinbase's do), open = first, high = max, low = min, close = last, volume = sum.
  * A bucket without any source bar does not exist (no flat filler candle). The last bucket is dropped
  * when the source ends before the bucket's end (an unfinished candle), unless `includePartial`.
+ * Resampling by k then by m equals resampling by k·m always with `includePartial`, and without it
+ * whenever the source has no gap at its very end (test/datasets/resample.test.ts).
  * Pure typed-array code.
  */
 
