@@ -105,7 +105,7 @@ describe('validateBars: each injected defect is found', () => {
 
   it('outlier return → warning, using k robust (MAD) sigmas, worked by hand', () => {
     // Closes alternate 100, 101 → log returns ±ln(1.01); one close of 130 then back.
-    const closes = Array.from({ length: 41 }, (_, i) => (i % 2 ? 101 : 100));
+    const closes: number[] = Array.from({ length: 41 }, (_, i) => (i % 2 ? 101 : 100));
     closes[20] = 130;
     const c = bars(closes.map((x, i) => [T0 + i * M, x, x, x, x, 1] as const));
     const r = validateBars(c, { k: 10 });
