@@ -8,3 +8,4 @@ export * from './engine/strategy.ts';
 export * from './engine/errors.ts';
 export * from './engine/metrics.ts';
 export * from './engine/indicators/index.ts';
+export * from './datasets/index.ts';
