@@ -8,4 +8,6 @@ export * from './engine/strategy.ts';
 export * from './engine/errors.ts';
 export * from './engine/metrics.ts';
 export * from './engine/indicators/index.ts';
+export { generateBars, simulate as simulateSynthetic, synthSpecSchema, type SynthSpec, type SynthModel, type SynthVolume, type SynthResult } from './datasets/synth.ts';
+export { downloadOHLCV, createExchange, overrideApiUrls, type BarSink, type DownloadOptions, type DownloadProgress, type DownloadResult } from './datasets/download.ts';
 export * from './datasets/index.ts';
