@@ -149,6 +149,7 @@ export type VerifyProblem = 'hash-mismatch' | 'broken-link' | 'seq-gap' | 'reord
 
 export type VerifyResult =
   | { readonly ok: true; readonly count: number; readonly head: ChainHead }
+  /** `index` is 0-based (the JSONL line is index + 1); `message` says what is wrong, not where. */
   | { readonly ok: false; readonly index: number; readonly seq: number; readonly problem: VerifyProblem; readonly message: string };
 
 export interface VerifyOptions {
@@ -165,7 +166,7 @@ export function verify(entries: readonly JournalEntry[], opts: VerifyOptions = {
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const bad = (problem: VerifyProblem, message: string): VerifyResult => ({
-      ok: false, index: i, seq: e?.seq, problem, message: `entry ${i} (seq ${e?.seq}): ${message}`,
+      ok: false, index: i, seq: e?.seq, problem, message: `seq ${e?.seq}: ${message}`,
     });
     if (!e || typeof e !== 'object' || !Number.isInteger(e.seq) || !Number.isFinite(e.ts) || typeof e.type !== 'string' ||
         !HEX64.test(e.hash) || !HEX64.test(e.prevHash) || !ENTRY_TYPES.includes(e.type)) {

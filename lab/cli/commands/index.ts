@@ -4,8 +4,10 @@ import { register as indicator } from './indicator.ts';
 import { register as data } from './data.ts';
 import { register as backtest } from './backtest.ts';
 import { register as demo } from './demo.ts';
+import { register as journal } from './journal.ts';
+import { register as kill } from './kill.ts';
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill];
