@@ -109,13 +109,13 @@ async function hasTable(c: DuckDBConnection): Promise<boolean> {
   return Number(r.getRows()[0]![0]) > 0;
 }
 
-export type ExportFormat = 'jsonl' | 'csv' | 'parquet';
+export type JournalExportFormat = 'jsonl' | 'csv' | 'parquet';
 
 /**
  * Write entries to a file. CSV and Parquet go through DuckDB's writers (payload as JSON text);
  * JSONL is the same line format as `FileJournal`, so an export can be verified like a live journal.
  */
-export async function exportJournal(entries: readonly JournalEntry[], format: ExportFormat, outPath: string, runId = ''): Promise<void> {
+export async function exportJournal(entries: readonly JournalEntry[], format: JournalExportFormat, outPath: string, runId = ''): Promise<void> {
   if (format === 'jsonl') {
     await writeFile(outPath, entries.map((e) => JSON.stringify(e) + '\n').join(''));
     return;
