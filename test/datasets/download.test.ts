@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import ccxt, { type Exchange } from 'ccxt';
+import fc from 'fast-check';
 import type { BarColumns } from '../../engine/types.ts';
 import { InputError } from '../../engine/errors.ts';
 import { API_OVERRIDE_ENV, createExchange, downloadOHLCV, overrideApiUrls } from '../../datasets/download.ts';
 import { openStore, type Store } from '../../datasets/store.ts';
 import { generateBars } from '../../datasets/synth.ts';
 import { sliceBars, lowerBound } from '../../datasets/columns.ts';
-import { BinanceEmulator, readOhlcvCsv, SHARED_DATASETS } from '../support/binance-emulator.ts';
+import { BinanceEmulator, readOhlcvCsv, SHARED_DATASETS, type Fault } from '../support/binance-emulator.ts';
 
 const HOUR = 3_600_000;
 const CSV = join(SHARED_DATASETS, 'binance-spot/BTCUSDT_1h.csv');
@@ -86,6 +87,54 @@ describe('downloadOHLCV against the Binance emulator (real ccxt client)', () => 
     // Published fact (shared/datasets/README.md): Binance BTCUSDT 2024-01-01 00:00 1h opened at 42283.58.
     expect(columns.ts[0]).toBe(JAN1);
     expect(columns.open[0]).toBe(42283.58);
+  });
+
+  it('pages across the real 2023-03-24 13:00 trading halt without losing or inventing a candle', async () => {
+    // limit 13 ends the first page at 12:00, so the next request starts inside the gap and the
+    // server answers from 14:00 on (Binance skips hours without trading).
+    const from = Date.UTC(2023, 2, 24);
+    const to = Date.UTC(2023, 2, 25);
+    const store = await freshStore();
+    const start = emu.klineRequests().length;
+    const res = await downloadOHLCV(binance(), store, { symbol: 'BTC/USDT', timeframe: '1h', from, to, limit: 13 });
+    expect(res.rows).toBe(23);
+    const starts = emu.klineRequests().slice(start).map((r) => Number(r.query.startTime));
+    expect(starts.slice(0, 2)).toEqual([from, from + 13 * HOUR]);
+    const { columns } = await store.loadBars(KEY, {}, { cache: false });
+    expect(columns.ts.includes(from + 13 * HOUR)).toBe(false);
+    expectSameBars(columns, sourceRange(real, from, to));
+  });
+
+  it('any range, page size and fault pattern stores exactly the source range (property)', async () => {
+    const ex = binance(); // one client: its markets load once
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 30_000 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 40, max: 1000 }), // at most 8 pages a run: each page is a DuckDB transaction
+        fc.array(fc.constantFrom<Fault>({ kind: 'rate-limit', retryAfterSec: 0 }, { kind: 'ip-ban', retryAfterSec: 0 }, { kind: 'server-error' }, { kind: 'drop' }), { maxLength: 3 }),
+        async (offset, hours, limit, faults) => {
+          const from = real.ts[0]! + offset * HOUR + 1; // not on the hour: the first candle is the next one
+          const to = from + hours * HOUR;
+          faults.forEach((fault, i) => emu.inject({ fault, path: '/api/v3/klines', after: i }));
+          const store = await openStore(':memory:');
+          try {
+            await downloadOHLCV(ex, store, { symbol: 'BTC/USDT', timeframe: '1h', from, to, limit, backoffMs: 0, sleep: noSleep });
+            const want = sourceRange(real, from, to);
+            if (want.length === 0) {
+              expect(await store.lastTs(KEY)).toBeUndefined();
+            } else {
+              const { columns } = await store.loadBars(KEY, {}, { cache: false });
+              expectSameBars(columns, want);
+            }
+          } finally {
+            emu.clearFaults();
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 10, seed: 7 },
+    );
   });
 
   it('keeps full float precision of synthetic prices end to end', async () => {
