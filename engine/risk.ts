@@ -278,9 +278,18 @@ interface Scope {
   readonly name: string;
   readonly kind: 'global' | 'agent' | 'symbol';
   readonly key: string | null;
+  /** Every limit key present (undefined when unset), in one order: one hidden class for all scopes. */
   readonly limits: Limits;
+  readonly active: boolean;
   readonly trades: TradeWindow | null;
   readonly allowed: ReadonlySet<string> | null;
+  /**
+   * Latches: the UTC day this scope's daily loss limit was hit (it stays hit for the rest of that
+   * day even if equity recovers), and whether it is in drawdown breach (a trip happens on entering
+   * the breach, not on every bar while in it).
+   */
+  lossDay: number;
+  inDrawdown: boolean;
 }
 
 interface Resolved {
@@ -305,13 +314,10 @@ export class RiskEngine {
   private readonly resolved = new Map<string, Map<string, Resolved>>();
   private readonly globalEquity = new EquityTracker();
   private readonly agentEquity = new Map<string, EquityTracker>();
-  /**
-   * Per-scope latches: the UTC day a scope's daily loss limit was hit (it stays hit for the rest of
-   * that day even if equity recovers), and scopes in drawdown breach (a trip happens on entering
-   * the breach, not on every bar while in it).
-   */
-  private readonly lossLatch = new Map<string, number>();
-  private readonly ddLatch = new Set<string>();
+  /** The last (agent, symbol) resolved: orders come in runs from one strategy and symbol. */
+  private lastAgent = '';
+  private lastSymbol = '';
+  private lastResolved: Resolved | null = null;
 
   constructor(config: RiskConfig, opts: RiskEngineOptions = {}) {
     this.config = config;
@@ -329,19 +335,22 @@ export class RiskEngine {
   }
 
   private resolve(agentId: string, symbol: string): Resolved {
+    if (agentId === this.lastAgent && symbol === this.lastSymbol && this.lastResolved !== null) return this.lastResolved;
     let bySym = this.resolved.get(agentId);
     if (!bySym) this.resolved.set(agentId, (bySym = new Map()));
     let r = bySym.get(symbol);
     if (!r) {
       const scopes = [this.global, this.agentScopes.get(agentId), this.symbolScopes.get(symbol)].filter(
-        (s): s is Scope => s !== undefined && Object.keys(s.limits).length > 0,
+        (s): s is Scope => s !== undefined && s.active,
       );
       const checks: string[] = this.killSwitch ? ['killSwitch'] : [];
       for (const s of scopes) for (const k of LIMIT_KEYS) if (s.limits[k] !== undefined && k !== 'varConfidence') checks.push(`${s.name}.${k}`);
       r = { scopes, checks };
       bySym.set(symbol, r);
     }
-    return r;
+    this.lastAgent = agentId;
+    this.lastSymbol = symbol;
+    return (this.lastResolved = r);
   }
 
   /** The checks an order of this agent in this symbol goes through (for the journal's accepted entry). */
@@ -433,7 +442,7 @@ export class RiskEngine {
       const eq = t === this.globalEquity ? view.equity : t.last;
       if (L.maxDailyLoss !== undefined) {
         const pnl = eq - t.dayStart;
-        if (pnl <= -L.maxDailyLoss || this.lossLatch.get(s.name) === t.day) {
+        if (pnl <= -L.maxDailyLoss || s.lossDay === t.day) {
           return mk('maxDailyLoss', s, -L.maxDailyLoss, -L.maxDailyLoss, round(pnl),
             `daily loss limit ${-L.maxDailyLoss} reached today (P&L ${round(pnl)}); only reducing orders until the next UTC day`);
         }
@@ -498,8 +507,8 @@ export class RiskEngine {
   private hardLimits(s: Scope, t: EquityTracker, ts: number): void {
     const L = s.limits;
     if (L.maxDailyLoss !== undefined && t.last - t.dayStart <= -L.maxDailyLoss) {
-      if (this.lossLatch.get(s.name) !== t.day) {
-        this.lossLatch.set(s.name, t.day);
+      if (s.lossDay !== t.day) {
+        s.lossDay = t.day;
         this.autoTrip(s, this.policy.onDailyLoss, 'maxDailyLoss', ts,
           `daily loss ${round(t.last - t.dayStart)} reached the limit ${-L.maxDailyLoss}`);
       }
@@ -507,12 +516,12 @@ export class RiskEngine {
     if (L.maxDrawdown !== undefined) {
       const dd = drawdown(t.last, t.peak);
       if (dd >= L.maxDrawdown - DD_EPS) {
-        if (!this.ddLatch.has(s.name)) {
-          this.ddLatch.add(s.name);
+        if (!s.inDrawdown) {
+          s.inDrawdown = true;
           this.autoTrip(s, this.policy.onDrawdown, 'maxDrawdown', ts,
             `drawdown ${round(dd * 100)}% from peak ${round(t.peak)} reached the limit ${L.maxDrawdown * 100}%`);
         }
-      } else this.ddLatch.delete(s.name);
+      } else s.inDrawdown = false;
     }
   }
 
@@ -533,20 +542,25 @@ export class RiskEngine {
   /** Counters for status displays and the journal. */
   equityState(agentId?: string): { dayStart: number; peak: number; last: number; dailyLossHit: boolean } {
     const t = agentId === undefined ? this.globalEquity : (this.agentEquity.get(agentId) ?? this.globalEquity);
-    const scope = agentId === undefined ? 'global' : `agent:${agentId}`;
-    return { dayStart: t.dayStart, peak: t.peak, last: t.last, dailyLossHit: this.lossLatch.get(scope) === t.day };
+    const s = agentId === undefined ? this.global : (this.agentScopes.get(agentId) ?? this.global);
+    return { dayStart: t.dayStart, peak: t.peak, last: t.last, dailyLossHit: s.lossDay === t.day };
   }
 }
 
 function makeScope(name: string, kind: Scope['kind'], key: string | null, limits: Limits): Scope {
-  const clean = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as Limits;
+  const all: Record<string, unknown> = {};
+  for (const k of LIMIT_KEYS) all[k] = limits[k];
+  const clean = all as Limits;
   return {
     name,
     kind,
     key,
     limits: clean,
+    active: LIMIT_KEYS.some((k) => limits[k] !== undefined),
     trades: clean.maxTradesPerHour !== undefined ? new TradeWindow(clean.maxTradesPerHour) : null,
     allowed: clean.allowedSymbols ? new Set(clean.allowedSymbols) : null,
+    lossDay: Number.NaN,
+    inDrawdown: false,
   };
 }
 
