@@ -4,7 +4,7 @@ import type { Fill, Order, OrderRequest, OrderType } from './orders.ts';
 import type { DecisionAction, DecisionReason, DecisionRecord } from './decision.ts';
 import type { AnyStrategy, BracketOptions, OrderOptions, PortfolioView, PositionView, SizeSpec, Sizing, StrategyContext } from './strategy.ts';
 import { Portfolio, type LotMethod, type PortfolioSnapshot } from './portfolio.ts';
-import { SimulatedBroker, defaultBrokerConfig, type BrokerConfig, type BrokerEvent } from './broker.ts';
+import { SimulatedBroker, defaultBrokerConfig, type BrokerConfig, type BrokerEvent, type SymbolBook } from './broker.ts';
 import { createRng, type Rng } from './rng.ts';
 import { roundAmount, roundPrice, checkMarketLimits } from './market.ts';
 import { createIndicator } from './indicators/index.ts';
@@ -120,7 +120,7 @@ class Growable {
     this.data[this.length++] = v;
   }
   finish(): Float64Array {
-    return this.data.slice(0, this.length);
+    return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
   }
 }
 
@@ -132,12 +132,12 @@ interface IndicatorSlot {
 }
 
 /** Per-symbol live state, indexed by the portfolio's symbol index. */
-class SymbolState {
+export class SymbolState {
   kernels: IndicatorKernel[] = [];
   lastDataTs = -Infinity;
   barIndex = -1;
   readonly view: PositionView;
-  constructor(readonly symbol: string, readonly idx: number, portfolio: Portfolio) {
+  constructor(readonly symbol: string, readonly idx: number, portfolio: Portfolio, readonly book: SymbolBook) {
     this.view = {
       symbol,
       get qty() {
@@ -244,11 +244,16 @@ export class Engine implements EngineView {
     return this.markets[symbol] ?? defaultMarket(symbol);
   }
 
+  /** The per-symbol handle the columnar driver passes to `barOf`. */
+  handle(symbol: string): SymbolState {
+    return this.state(symbol);
+  }
+
   private state(symbol: string): SymbolState {
     let st = this.stateBySymbol.get(symbol);
     if (!st) {
       const idx = this.portfolio.symbolIndex(symbol);
-      st = new SymbolState(symbol, idx, this.portfolio);
+      st = new SymbolState(symbol, idx, this.portfolio, this.broker.book(symbol));
       for (const slot of this.slots) st.kernels.push(createIndicator(slot.kind, slot.params));
       this.states[idx] = st;
       this.stateBySymbol.set(symbol, st);
@@ -274,11 +279,15 @@ export class Engine implements EngineView {
    * decides at the close. Orders it places reach the book after `latencyMs` — the next bar's open.
    */
   bar(symbol: string, ts: number, tf: number, o: number, h: number, l: number, c: number, v: number): void {
+    this.barOf(this.current !== null && this.current.symbol === symbol ? this.current : this.state(symbol), ts, tf, o, h, l, c, v);
+  }
+
+  /** `bar` for a symbol handle the caller already holds (the columnar path: no lookup per bar). */
+  barOf(st: SymbolState, ts: number, tf: number, o: number, h: number, l: number, c: number, v: number): void {
     const closeTs = ts + tf;
     this.advance(closeTs);
-    const st = this.current?.symbol === symbol ? this.current : this.state(symbol);
     this.current = st;
-    this.broker.onBar(symbol, ts, o, h, l, c, v);
+    this.broker.onBookBar(st.book, ts, o, h, l, c, v);
     const ks = st.kernels;
     for (let k = 0; k < ks.length; k++) ks[k]!.update(o, h, l, c, v, ts);
     this.portfolio.markAt(st.idx, c);
@@ -287,7 +296,7 @@ export class Engine implements EngineView {
     this.ts = closeTs;
     this.gate?.onMark?.(closeTs, this);
     const view = this.view;
-    view.symbol = symbol;
+    view.symbol = st.symbol;
     view.ts = ts;
     view.closeTs = closeTs;
     view.timeframeMs = tf;
@@ -420,7 +429,7 @@ export class Engine implements EngineView {
     side: 'buy' | 'sell',
     opts: OrderOptions,
     action: DecisionAction,
-    extra?: { ocoGroup?: string; parentId?: string; decision?: DecisionRecord },
+    extra?: { ocoGroup?: string; parentId?: string; hasChildren?: boolean; decision?: DecisionRecord },
   ): string | null {
     const decision = extra?.decision ?? this.decide(symbol, action, opts.reason);
     const type: OrderType = opts.type ?? 'market';
@@ -456,6 +465,7 @@ export class Engine implements EngineView {
       now: this.ts,
       ...(extra?.ocoGroup !== undefined ? { ocoGroup: extra.ocoGroup } : {}),
       ...(extra?.parentId !== undefined ? { parentId: extra.parentId } : {}),
+      ...(extra?.hasChildren ? { hasChildren: true } : {}),
     });
     this.allOrders.push(order);
     return order.status === 'rejected' ? null : id;
@@ -551,7 +561,7 @@ export class Engine implements EngineView {
         if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${engine.slots[slot]!.outputs.join(', ')})`);
         return k.value(oi);
       },
-      position: (s) => engine.state(s).view,
+      position: (s) => (engine.current !== null && engine.current.symbol === s ? engine.current : engine.state(s)).view,
       portfolio: portfolioView,
       decisions: this.decisions,
       openOrders: (s) => engine.broker.openOrders(s),
@@ -604,7 +614,7 @@ export class Engine implements EngineView {
     }
     const d = this.decide(symbol, side, o.reason);
     const entryOpts: OrderOptions = { size: o.size, ...(o.entryPrice !== undefined ? { type: 'limit', price: o.entryPrice } : {}) };
-    const entry = this.place(symbol, side, entryOpts, side, { decision: d });
+    const entry = this.place(symbol, side, entryOpts, side, { decision: d, hasChildren: true });
     if (entry === null) return null;
     const amount = this.broker.order(entry)!.amount;
     const group = `OCO${++this.ocoSeq}`;
@@ -630,13 +640,28 @@ function hashRun(body: Omit<RunOutput, 'curve' | 'resultHash'>, curve: EquityCur
   h.text(canonicalJson({ strategy: body.strategy, params: body.params, seed: body.seed, startCash: body.startCash, final: body.final, tradedNotional: body.tradedNotional, bars: body.barsProcessed }));
   h.floats(curve.ts).floats(curve.equity).floats(curve.exposure);
   const f = new Float64Array(body.fills.length * 4);
-  body.fills.forEach((x, i) => f.set([x.ts, x.amount, x.price, x.fee], i * 4));
+  body.fills.forEach((x, i) => {
+    f[i * 4] = x.ts;
+    f[i * 4 + 1] = x.amount;
+    f[i * 4 + 2] = x.price;
+    f[i * 4 + 3] = x.fee;
+  });
   h.floats(f).text(body.fills.map((x) => `${x.orderId}|${x.side}|${x.liquidity}`).join(','));
+  // One update per block: many small native calls cost more than building the string.
   const t = new Float64Array(body.trades.length * 7);
-  body.trades.forEach((x, i) => t.set([x.entryTs, x.exitTs, x.entryPrice, x.exitPrice, x.qty, x.pnl, x.fees], i * 7));
+  body.trades.forEach((x, i) => {
+    const o = i * 7;
+    t[o] = x.entryTs;
+    t[o + 1] = x.exitTs;
+    t[o + 2] = x.entryPrice;
+    t[o + 3] = x.exitPrice;
+    t[o + 4] = x.qty;
+    t[o + 5] = x.pnl;
+    t[o + 6] = x.fees;
+  });
   h.floats(t);
-  for (const o of body.orders) h.text(`${o.id}|${o.type}|${o.side}|${o.amount}|${o.status}|${o.filled}|${o.avgPrice}|${o.fees};`);
-  for (const d of body.decisions) h.text(JSON.stringify(d));
+  h.text(body.orders.map((o) => `${o.id}|${o.type}|${o.side}|${o.amount}|${o.status}|${o.filled}|${o.avgPrice}|${o.fees}`).join(';'));
+  h.text(JSON.stringify(body.decisions));
   return h.digest();
 }
 
@@ -651,15 +676,18 @@ export function runColumnar(opts: BacktestOptions, series: readonly BarColumns[]
   const engine = new Engine(opts, series.map((s) => s.symbol), total);
   const { sym, row } = columnarOrder(series);
   engine.start(Math.min(...series.filter((s) => s.length > 0).map((s) => s.ts[0]!)));
+  const handles = series.map((s) => engine.handle(s.symbol));
   if (series.length === 1) {
     const s = series[0]!;
-    const { ts, open, high, low, close, volume, symbol, timeframeMs } = s;
-    for (let i = 0; i < s.length; i++) engine.bar(symbol, ts[i]!, timeframeMs, open[i]!, high[i]!, low[i]!, close[i]!, volume[i]!);
+    const st = handles[0]!;
+    const { ts, open, high, low, close, volume, timeframeMs } = s;
+    for (let i = 0; i < s.length; i++) engine.barOf(st, ts[i]!, timeframeMs, open[i]!, high[i]!, low[i]!, close[i]!, volume[i]!);
   } else {
     for (let k = 0; k < total; k++) {
-      const s = series[sym[k]!]!;
+      const j = sym[k]!;
+      const s = series[j]!;
       const i = row[k]!;
-      engine.bar(s.symbol, s.ts[i]!, s.timeframeMs, s.open[i]!, s.high[i]!, s.low[i]!, s.close[i]!, s.volume[i]!);
+      engine.barOf(handles[j]!, s.ts[i]!, s.timeframeMs, s.open[i]!, s.high[i]!, s.low[i]!, s.close[i]!, s.volume[i]!);
     }
   }
   return engine.finish();

@@ -11,17 +11,19 @@ import { roundAmount, roundPrice } from './market.ts';
  * - Market orders fill at the open of the first bar that starts at or after the order reaches the
  *   book (`activeTs = decision time + latency`); decided on bar t's close that is bar t+1's open.
  *   `fillTiming: 'close'` instead fills market orders at the deciding bar's close (explicit opt-in).
- * - Inside a bar the price path is O → first extreme → second extreme → C. With an open position
- *   the first extreme is the one adverse to it (long: low first, short: high first), so when a bar
- *   touches both the stop and the target the stop fills first. Flat, the extreme nearer the open is
- *   visited first.
+ * - Inside a bar the price path is O → first extreme → second extreme → C. With a position open
+ *   after the open's fills, the first extreme is the one adverse to it (long: low first, short: high
+ *   first), so when a bar touches both the stop and the target the stop fills first. Flat, the
+ *   extreme nearer the open is visited first.
  * - A stop whose trigger the open already gapped through fills at the open, not the stop price.
  *   A limit that was resting before the bar fills at its limit price (maker); one that arrives
  *   marketable fills at the open (taker). Limits fill on touch.
  * - Each bar's fills in a symbol share a cap of `maxVolumeShare` × bar volume: the rest stays
  *   open (GTC), is cancelled (IOC), or the whole order is cancelled (FOK).
  * - Taker fills pay slippage (fixed bps, or volume-share impact plus seeded adverse noise) and the
- *   taker fee; maker fills pay the maker fee and no slippage.
+ *   taker fee, a limit's taker fill never beyond its limit; maker fills pay the maker fee and no slippage.
+ * - Bracket children rest only once the entry has filled (from that point of the path on); IOC/FOK
+ *   limits that cannot fill on arrival are cancelled there.
  * - Spot accounts (`cashOnly`) cap buys at what cash affords after fees; reduce-only orders are
  *   clipped to the position they reduce.
  */
@@ -29,7 +31,7 @@ import { roundAmount, roundPrice } from './market.ts';
 export type SlippageModel =
   | { readonly kind: 'none' }
   | { readonly kind: 'fixed'; readonly bps: number }
-  /** bps = impactBps × (fill qty / bar volume) + |N(0,1)| × noiseBps, always against the trader. */
+  /** bps = impactBps × min(1, fill qty / bar volume) + |N(0,1)| × noiseBps, always against the trader. */
   | { readonly kind: 'volume-share'; readonly impactBps: number; readonly noiseBps: number };
 
 export interface BrokerConfig {
@@ -69,6 +71,8 @@ export interface SubmitMeta {
   readonly now: number;
   readonly ocoGroup?: string;
   readonly parentId?: string;
+  /** This order will get bracket children: the broker keeps it findable after it finishes. */
+  readonly hasChildren?: boolean;
 }
 
 /**
@@ -101,6 +105,8 @@ class BrokerOrder implements Order {
   readonly ocoGroup: string | undefined;
   readonly parentId: string | undefined;
   triggered = false;
+  /** A bracket child is armed by its parent's first fill; until then it waits off the book. */
+  armed = false;
   constructor(req: OrderRequest, meta: SubmitMeta, latencyMs: number) {
     this.symbol = req.symbol;
     this.side = req.side;
@@ -123,10 +129,11 @@ class BrokerOrder implements Order {
   }
 }
 
-/** Per-symbol resting orders and the last price seen. */
-class SymbolBook {
+/** Per-symbol resting orders and the last price seen. The engine holds one per symbol. */
+export class SymbolBook {
   orders: BrokerOrder[] = [];
   lastClose = NaN;
+  constructor(readonly symbol: string) {}
 }
 
 /** Which way price must move to touch an order: a buy limit or sell stop waits for a fall. */
@@ -135,8 +142,11 @@ const triggersOnFall = (o: Order): boolean =>
 
 export class SimulatedBroker {
   private readonly books = new Map<string, SymbolBook>();
-  private readonly byId = new Map<string, BrokerOrder>();
+  /** Bracket parents by id (children look them up); other orders are found in their book. */
+  private readonly parentOrders = new Map<string, BrokerOrder>();
   private openCount = 0;
+  /** Ids of orders that have bracket children: only these need the children scan on fill/cancel. */
+  private readonly parents = new Set<string>();
   /** Volume still available to fills in the bar being processed. */
   private volumeLeft = Infinity;
   private barVolume = Infinity;
@@ -162,8 +172,16 @@ export class SimulatedBroker {
     return out;
   }
 
+  /** An open order (or a bracket parent) by client id. Books hold few open orders: a scan is cheap. */
   order(id: string): Order | undefined {
-    return this.byId.get(id);
+    return this.find(id);
+  }
+
+  private find(id: string): BrokerOrder | undefined {
+    const p = this.parentOrders.get(id);
+    if (p) return p;
+    for (const book of this.books.values()) for (const o of book.orders) if (o.id === id) return o;
+    return undefined;
   }
 
   /** The deciding bar's close, for fill-on-close and for pricing size specs. */
@@ -171,20 +189,30 @@ export class SimulatedBroker {
     this.book(symbol).lastClose = price;
   }
 
-  private book(symbol: string): SymbolBook {
+  /** The book of a symbol (created on first use); hot loops keep it instead of looking it up per bar. */
+  book(symbol: string): SymbolBook {
     let b = this.books.get(symbol);
-    if (!b) this.books.set(symbol, (b = new SymbolBook()));
+    if (!b) this.books.set(symbol, (b = new SymbolBook(symbol)));
     return b;
   }
 
   submit(req: OrderRequest, meta: SubmitMeta): Order {
     const order = new BrokerOrder(req, meta, this.config.latencyMs);
-    this.byId.set(order.id, order);
+    if (meta.hasChildren) {
+      this.parents.add(order.id);
+      this.parentOrders.set(order.id, order);
+    }
     const problem = shapeProblem(order);
     if (problem) {
       order.status = 'rejected';
       this.listener({ kind: 'rejected', order, ts: meta.now, reason: problem });
       return order;
+    }
+    if (order.parentId !== undefined) {
+      this.parents.add(order.parentId);
+      // A fill-on-close entry has already filled by the time its children are submitted.
+      const parent = this.parentOrders.get(order.parentId);
+      order.armed = parent !== undefined && parent.filled > 0;
     }
     const book = this.book(order.symbol);
     book.orders.push(order);
@@ -202,17 +230,19 @@ export class SimulatedBroker {
   }
 
   cancel(id: string, ts: number, reason: string): boolean {
-    const o = this.byId.get(id);
+    const o = this.find(id);
     if (!o || (o.status !== 'pending' && o.status !== 'open')) return false;
     this.finish(o, 'cancelled', ts, reason);
-    // A bracket's children die with an unfilled parent.
-    if (o.filled === 0) for (const c of this.children(o.id)) this.finish(c, 'cancelled', ts, `parent ${o.id} cancelled`);
     return true;
   }
 
   /** Process the bar [ts, ts + timeframe) of `symbol` against its resting orders. */
   onBar(symbol: string, ts: number, open: number, high: number, low: number, close: number, volume: number): void {
-    const book = this.books.get(symbol) ?? this.book(symbol);
+    this.onBookBar(this.book(symbol), ts, open, high, low, close, volume);
+  }
+
+  onBookBar(book: SymbolBook, ts: number, open: number, high: number, low: number, close: number, volume: number): void {
+    const symbol = book.symbol;
     book.lastClose = close;
     if (this.openCount === 0) return;
     const list = book.orders;
@@ -220,12 +250,12 @@ export class SimulatedBroker {
     this.barVolume = volume;
     this.volumeLeft = this.config.maxVolumeShare === Infinity ? Infinity : this.config.maxVolumeShare * volume;
 
+    // The path is chosen after the open's fills: a position entered at the open is one the bar can hurt.
+    this.atPoint(list, ts, open, open, true);
     const qty = this.portfolio.qty(symbol);
     const lowFirst = qty > 0 ? true : qty < 0 ? false : open - low <= high - open;
     const x1 = lowFirst ? low : high;
     const x2 = lowFirst ? high : low;
-
-    this.atPoint(list, ts, open, open, true);
     this.segment(list, ts, open, x1);
     this.segment(list, ts, x1, x2);
     this.segment(list, ts, x2, close);
@@ -266,11 +296,7 @@ export class SimulatedBroker {
   private eligible(o: BrokerOrder, ts: number): boolean {
     if (o.status !== 'pending' && o.status !== 'open') return false;
     if (o.activeTs > ts) return false;
-    if (o.parentId !== undefined) {
-      const parent = this.byId.get(o.parentId);
-      if (!parent || parent.filled === 0) return false;
-    }
-    return true;
+    return o.parentId === undefined || o.armed;
   }
 
   /**
@@ -290,13 +316,17 @@ export class SimulatedBroker {
           break;
         case 'limit': {
           const marketable = o.side === 'buy' ? px <= o.price! : px >= o.price!;
-          if (!marketable) break;
+          if (!marketable) {
+            // IOC/FOK never rest: what the arrival price cannot fill is gone (a later touch would make it a maker).
+            if (arriving && o.timeInForce !== 'GTC') this.finish(o, 'cancelled', ts, `${o.timeInForce}: not marketable on arrival`);
+            break;
+          }
           if (arriving) {
             if (o.postOnly) {
               this.finish(o, 'cancelled', ts, 'post-only order would take liquidity');
               break;
             }
-            this.execute(o, px, 'taker', ts, false);
+            this.execute(o, px, 'taker', ts, true);
           } else {
             // Resting in the book before the gap: it trades at its own price.
             this.execute(o, isOpen ? o.price! : px, 'maker', ts, false);
@@ -354,8 +384,15 @@ export class SimulatedBroker {
     for (const { o, level } of touched) {
       if (o.status !== 'open' && o.status !== 'pending') continue; // cancelled by an OCO sibling
       o.status = 'open';
+      const firstFill = o.filled === 0;
       if (o.type === 'limit' || (o.type === 'stop_limit' && o.triggered)) this.execute(o, level, 'maker', ts, false);
       else this.trigger(o, level, ts);
+      // A bracket entry filled here arms its children for the rest of this same move (the price
+      // going on through the stop must stop it out); the rest of the segment is walked again.
+      if (firstFill && o.filled > 0 && this.parents.has(o.id)) {
+        this.segment(list, ts, level, b);
+        return;
+      }
     }
   }
 
@@ -363,7 +400,7 @@ export class SimulatedBroker {
     if (o.type === 'stop_limit') {
       o.triggered = true;
       const ok = o.side === 'buy' ? px <= o.price! : px >= o.price!;
-      if (ok) this.execute(o, px, 'taker', ts, false);
+      if (ok) this.execute(o, px, 'taker', ts, true);
       return;
     }
     this.execute(o, px, 'taker', ts, true);
@@ -406,7 +443,11 @@ export class SimulatedBroker {
     }
     if (want > this.volumeLeft) (want = this.volumeLeft), (capped ??= 'volume');
     let price = px;
-    if (slip && liquidity === 'taker') price = this.slipped(o.side, px, want);
+    if (slip && liquidity === 'taker') {
+      price = this.slipped(o.side, px, want);
+      // A marketable limit walks the book only as far as its limit.
+      if (o.type === 'limit' || o.type === 'stop_limit') price = o.side === 'buy' ? Math.min(price, o.price!) : Math.max(price, o.price!);
+    }
     price = roundPrice(price, market.tickSize);
     const feeRate = (liquidity === 'maker' ? this.config.makerFeeBps : this.config.takerFeeBps) / 10_000;
     if (this.config.cashOnly && o.side === 'buy' && this.portfolio.qty(o.symbol) >= 0) {
@@ -459,7 +500,7 @@ export class SimulatedBroker {
       }
     }
     // Bracket children protect what the parent has filled so far.
-    for (const c of this.children(o.id)) c.amount = o.filled;
+    if (this.parents.has(o.id)) for (const c of this.children(o.id)) (c.amount = o.filled), (c.armed = true);
   }
 
   private children(parentId: string): BrokerOrder[] {
@@ -473,7 +514,9 @@ export class SimulatedBroker {
     let bps = 0;
     if (s.kind === 'fixed') bps = s.bps;
     else if (s.kind === 'volume-share') {
-      const share = this.barVolume > 0 && this.barVolume !== Infinity ? qty / this.barVolume : 0;
+      // A fill larger than the bar (no volume cap) costs the impact of the whole bar, not more:
+      // a linear share above 1 would push a sell's price below zero.
+      const share = this.barVolume > 0 && this.barVolume !== Infinity ? Math.min(1, qty / this.barVolume) : 0;
       bps = s.impactBps * share + Math.abs(this.rng.normal()) * s.noiseBps;
     }
     if (bps === 0) return px;
@@ -494,14 +537,16 @@ export class SimulatedBroker {
     o.status = status;
     this.openCount--;
     this.listener({ kind: 'cancelled', order: o, ts, reason });
+    // A bracket's children die with a parent that ends unfilled, however it ends.
+    if (o.filled === 0 && this.parents.has(o.id)) for (const c of this.children(o.id)) this.finish(c, 'cancelled', ts, `parent ${o.id} cancelled`);
   }
 
   private compact(list: BrokerOrder[]): void {
     let w = 0;
     for (let r = 0; r < list.length; r++) {
       const o = list[r]!;
+      // Finished orders leave the book; the engine keeps its own record of them.
       if (o.status === 'pending' || o.status === 'open') list[w++] = o;
-      else this.byId.delete(o.id);
     }
     if (w !== list.length) list.length = w;
   }

@@ -54,6 +54,12 @@ export interface PortfolioSnapshot {
 export interface PortfolioOptions {
   readonly cash: number;
   readonly lotMethod?: LotMethod;
+  /**
+   * Keep a record of every closed lot (tax reports). Off by default: tax reports rebuild lots
+   * from the journal's fills with the method they are asked for, and a long backtest would
+   * otherwise retain an object per fill for nothing.
+   */
+  readonly trackClosedLots?: boolean;
 }
 
 interface OpenTrade {
@@ -105,7 +111,9 @@ export class Portfolio {
   readonly startCash: number;
   readonly lotMethod: LotMethod;
   readonly closedLots: ClosedLot[] = [];
-  readonly closedTrades: ClosedTrade[] = [];
+  private readonly trackClosedLots: boolean;
+  private readonly tradeLog = new TradeLog();
+  private tradesCache: ClosedTrade[] | null = null;
   /** Notional traded, for turnover. */
   tradedNotional = 0;
   private readonly books: PositionBook[] = [];
@@ -117,6 +125,7 @@ export class Portfolio {
     this.cash = opts.cash;
     this.startCash = opts.cash;
     this.lotMethod = opts.lotMethod ?? 'fifo';
+    this.trackClosedLots = opts.trackClosedLots === true;
   }
 
   /** Stable small-integer index for a symbol: the hot loop marks by index, not by name. */
@@ -268,7 +277,7 @@ export class Portfolio {
       const share = take / Math.abs(lot.qty);
       const openFee = lot.fee * share;
       const pnl = (price - lot.price) * take * sign;
-      this.closedLots.push({
+      if (this.trackClosedLots) this.closedLots.push({
         lotId: lot.id,
         symbol: b.symbol,
         qty: take * sign,
@@ -324,18 +333,13 @@ export class Portfolio {
     b.head = 0;
     const entryPrice = t.entryNotional / t.entryQty;
     const net = t.pnl - t.fees;
-    this.closedTrades.push({
-      symbol: b.symbol,
-      side: t.side,
-      entryTs: t.entryTs,
-      exitTs: ts,
-      entryPrice,
-      exitPrice: t.exitNotional / t.exitQty,
-      qty: t.maxQty,
-      pnl: net,
-      fees: t.fees,
-      returnPct: net / (entryPrice * t.maxQty),
-    });
+    this.tradeLog.push(b.index, t.side === 'long', t.entryTs, ts, entryPrice, t.exitNotional / t.exitQty, t.maxQty, net, t.fees, net / (entryPrice * t.maxQty));
+    this.tradesCache = null;
+  }
+
+  /** Round trips so far, oldest first (materialised from the columnar log on demand). */
+  get closedTrades(): readonly ClosedTrade[] {
+    return (this.tradesCache ??= this.tradeLog.toArray((i) => this.books[i]!.symbol));
   }
 
   snapshot(): PortfolioSnapshot {
@@ -355,5 +359,64 @@ export class Portfolio {
           lots: b.openLots().map((l) => ({ id: l.id, qty: l.qty, price: l.price, ts: l.ts, fee: l.fee })),
         })),
     };
+  }
+}
+
+/**
+ * Round trips in growable typed columns: a long backtest closes hundreds of thousands of trades,
+ * and one object per trade kept alive until the end costs more in GC than the engine loop itself.
+ */
+class TradeLog {
+  n = 0;
+  private sym = new Int32Array(64);
+  private long = new Uint8Array(64);
+  private f = new Float64Array(64 * 8);
+
+  push(sym: number, long: boolean, entryTs: number, exitTs: number, entryPrice: number, exitPrice: number, qty: number, pnl: number, fees: number, ret: number): void {
+    if (this.n === this.sym.length) this.grow();
+    const i = this.n++;
+    this.sym[i] = sym;
+    this.long[i] = long ? 1 : 0;
+    const f = this.f, o = i * 8;
+    f[o] = entryTs;
+    f[o + 1] = exitTs;
+    f[o + 2] = entryPrice;
+    f[o + 3] = exitPrice;
+    f[o + 4] = qty;
+    f[o + 5] = pnl;
+    f[o + 6] = fees;
+    f[o + 7] = ret;
+  }
+
+  private grow(): void {
+    const cap = this.sym.length * 2;
+    const sym = new Int32Array(cap), long = new Uint8Array(cap), f = new Float64Array(cap * 8);
+    sym.set(this.sym);
+    long.set(this.long);
+    f.set(this.f);
+    this.sym = sym;
+    this.long = long;
+    this.f = f;
+  }
+
+  toArray(symbolOf: (i: number) => string): ClosedTrade[] {
+    const out: ClosedTrade[] = new Array(this.n);
+    const f = this.f;
+    for (let i = 0; i < this.n; i++) {
+      const o = i * 8;
+      out[i] = {
+        symbol: symbolOf(this.sym[i]!),
+        side: this.long[i] ? 'long' : 'short',
+        entryTs: f[o]!,
+        exitTs: f[o + 1]!,
+        entryPrice: f[o + 2]!,
+        exitPrice: f[o + 3]!,
+        qty: f[o + 4]!,
+        pnl: f[o + 5]!,
+        fees: f[o + 6]!,
+        returnPct: f[o + 7]!,
+      };
+    }
+    return out;
   }
 }
