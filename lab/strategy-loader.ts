@@ -38,7 +38,12 @@ export async function loadStrategy(ref: string): Promise<LoadedStrategy> {
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (err) {
-    throw new InputError(`cannot load strategy file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    const msg = err instanceof Error ? err.message : String(err);
+    // tsx compiles a .ts file outside an ESM package as CommonJS, which cannot import our ESM API.
+    const hint = /require\(\)|require\(esm\)|Cannot find (package|module)/.test(msg)
+      ? ' (a strategy file is an ES module that imports `cryptosentinel` and `zod`: keep it in a project that has them installed and "type": "module" in its package.json, or name it .mts)'
+      : '';
+    throw new InputError(`cannot load strategy file ${path}: ${msg}${hint}`);
   }
   const s = mod.default as Partial<AnyStrategy> | undefined;
   if (!s || typeof s !== 'object' || typeof s.name !== 'string' || !s.params || typeof (s.params as { safeParse?: unknown }).safeParse !== 'function') {
