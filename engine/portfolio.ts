@@ -228,7 +228,9 @@ export class Portfolio {
     let feeLeft = fee;
     // Reduce the opposite-signed position first; whatever is left opens (or flips to) a new lot.
     if (b.qty !== 0 && Math.sign(b.qty) !== Math.sign(signed)) {
-      const closing = Math.min(Math.abs(signed), Math.abs(b.qty));
+      const held = Math.abs(b.qty);
+      // Float residue (0.3 − 0.1 − 0.1 is not 0.1) must not open a 1e-17 lot the other way.
+      const closing = Math.abs(amount - held) <= 1e-12 * amount ? amount : Math.min(amount, held);
       const closeFee = (fee * closing) / amount;
       this.closeLots(b, closing, price, fill.ts, closeFee);
       const trade = b.trade!;
