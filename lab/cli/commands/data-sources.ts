@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
 import { timeframeToMs } from '../../../engine/timeframe.ts';
@@ -185,6 +186,7 @@ function registerDownload(data: Command): void {
       }
       const dbPath = resolveDbPath(o.db);
       const store = await openStore(dbPath);
+      const reporter = o.json ? undefined : progressReporter();
       try {
         const result = await downloadOHLCV(exchange, store, {
           symbol: o.symbol,
@@ -193,14 +195,16 @@ function registerDownload(data: Command): void {
           to,
           maxAttempts: o.maxAttempts,
           ...(o.limit ? { limit: o.limit } : {}),
-          ...(o.json ? {} : { onProgress: printProgress }),
+          ...(reporter ? { onProgress: reporter.update } : {}),
         });
+        reporter?.stop();
         const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
         const summary = { ...result, start: iso(result.start), first: iso(result.first), last: iso(result.last), db: dbPath };
         if (o.json) printJson(summary);
         else if (result.rows === 0) process.stdout.write(`nothing new for ${o.exchange} ${o.symbol} ${o.timeframe} from ${summary.start} (already stored or no closed candles)\n`);
         else process.stdout.write(`stored ${result.rows} candles in ${result.pages} pages for ${o.exchange} ${o.symbol} ${o.timeframe}, ${summary.first} → ${summary.last}${result.resumed ? ' (resumed)' : ''}, into ${dbPath}\n`);
       } finally {
+        reporter?.stop();
         await store.close();
       }
     } finally {
@@ -209,14 +213,42 @@ function registerDownload(data: Command): void {
   });
 }
 
-function printProgress(p: DownloadProgress): void {
-  const pct = (p.fraction * 100).toFixed(1);
+/** A bar on a terminal; one line per page elsewhere (logs, CI, tests read those). */
+function progressReporter(): { update: (p: DownloadProgress) => void; stop: () => void } {
+  if (!process.stderr.isTTY) return { update: (p) => process.stderr.write(progressLine(p) + '\n'), stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: '{name} [{bar}] {percentage}% | {rows} rows, {pages} pages | ETA {etaText}{note}', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let stopped = false;
+  return {
+    update: (p) => {
+      const payload = {
+        name: `${p.key.exchange} ${p.key.symbol} ${p.key.timeframe}`,
+        rows: p.rows,
+        pages: p.pages,
+        etaText: p.etaMs === null ? '?' : `${Math.ceil(p.etaMs / 1000)}s`,
+        note: p.retryInMs !== undefined ? ` | ${p.retryReason}, retry in ${(p.retryInMs / 1000).toFixed(1)}s` : '',
+      };
+      const value = Math.round(p.fraction * 1000);
+      if (!started) {
+        bar.start(1000, value, payload);
+        started = true;
+      } else bar.update(value, payload);
+    },
+    stop: () => {
+      if (started && !stopped) bar.stop();
+      stopped = true;
+    },
+  };
+}
+
+function progressLine(p: DownloadProgress): string {
+  const name = `${p.key.exchange} ${p.key.symbol} ${p.key.timeframe}`;
+  if (p.retryInMs !== undefined) return `${name}: ${p.retryReason}, retrying in ${(p.retryInMs / 1000).toFixed(1)}s`;
   const eta = p.etaMs === null ? '?' : `${Math.ceil(p.etaMs / 1000)}s`;
-  const line =
-    p.retryInMs !== undefined
-      ? `${p.key.exchange} ${p.key.symbol} ${p.key.timeframe}: ${p.retryReason}, retrying in ${(p.retryInMs / 1000).toFixed(1)}s\n`
-      : `${p.key.exchange} ${p.key.symbol} ${p.key.timeframe}: ${p.rows} rows, ${p.pages} pages, ${pct}%, up to ${new Date(p.since).toISOString()}, ETA ${eta}\n`;
-  process.stderr.write(line);
+  return `${name}: ${p.rows} rows, ${p.pages} pages, ${(p.fraction * 100).toFixed(1)}%, up to ${new Date(p.since).toISOString()}, ETA ${eta}`;
 }
 
 function parseOptions<T extends z.ZodType>(schema: T, raw: Record<string, unknown>): z.infer<T> {
