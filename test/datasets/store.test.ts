@@ -162,6 +162,33 @@ describe('store: write and load', () => {
   });
 });
 
+describe('store: cache invalidation and in-memory use', () => {
+  it('rows deleted behind the store\'s back (plain SQL) are never served from a stale cache', async () => {
+    await withStore(async (s) => {
+      await s.writeBars(KEY, series(30));
+      expect((await s.loadBars(KEY)).columns.length).toBe(30); // cache built
+      await s.withConnection((conn) => conn.run(`DELETE FROM bars WHERE ts >= ${T0 + 20 * M}`));
+      const after = await s.loadBars(KEY);
+      expect(after.columns.length).toBe(20);
+      expect(after.datasetHash).toBe(expectedHash(KEY, series(20)));
+    });
+  });
+
+  it('an in-memory store works without any cache directory', async () => {
+    const s = await openStore(':memory:');
+    try {
+      await s.writeBars(KEY, series(10));
+      const r = await s.loadBars(KEY, {}, { shared: true });
+      expect(r.datasetHash).toBe(expectedHash(KEY, series(10)));
+      const seen: number[] = [];
+      for await (const c of s.scanBars(KEY, {}, { chunkRows: 4 })) seen.push(...c.open);
+      expect(seen).toEqual(Array.from(series(10).open));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('store: bad input changes nothing', () => {
   it.each([
     ['a duplicate timestamp', () => bars([[T0, 1, 1, 1, 1, 1], [T0, 2, 2, 2, 2, 2]]), /row 1: duplicate timestamp/],
