@@ -251,7 +251,7 @@ export class SimulatedBroker {
     this.volumeLeft = this.config.maxVolumeShare === Infinity ? Infinity : this.config.maxVolumeShare * volume;
 
     // The path is chosen after the open's fills: a position entered at the open is one the bar can hurt.
-    this.atPoint(list, ts, open, open, true);
+    this.atPoint(list, ts, open, open);
     const qty = this.portfolio.qty(symbol);
     const lowFirst = qty > 0 ? true : qty < 0 ? false : open - low <= high - open;
     const x1 = lowFirst ? low : high;
@@ -272,7 +272,7 @@ export class SimulatedBroker {
     if (list.length === 0) return;
     this.barVolume = amount;
     this.volumeLeft = this.config.maxVolumeShare === Infinity ? Infinity : this.config.maxVolumeShare * amount;
-    this.atPoint(list, ts, price, price, false);
+    this.atPoint(list, ts, price, price);
     this.expireImmediate(list, ts);
     this.compact(list);
   }
@@ -286,7 +286,7 @@ export class SimulatedBroker {
     if (list.length === 0) return;
     this.barVolume = Infinity;
     this.volumeLeft = Infinity;
-    this.atPoint(list, ts, ask, bid, false);
+    this.atPoint(list, ts, ask, bid);
     this.expireImmediate(list, ts);
     this.compact(list);
   }
@@ -300,10 +300,10 @@ export class SimulatedBroker {
   }
 
   /**
-   * A single price point: the open of a bar (`gap` true: stops already crossed fill here) or a
-   * trade/quote. `buyPx`/`sellPx` differ only for quotes.
+   * A single price point: the open of a bar (stops already crossed fill here) or a trade/quote.
+   * `buyPx`/`sellPx` differ only for quotes.
    */
-  private atPoint(list: BrokerOrder[], ts: number, buyPx: number, sellPx: number, isOpen: boolean): void {
+  private atPoint(list: BrokerOrder[], ts: number, buyPx: number, sellPx: number): void {
     for (let i = 0; i < list.length; i++) {
       const o = list[i]!;
       if (!this.eligible(o, ts)) continue;
@@ -328,8 +328,9 @@ export class SimulatedBroker {
             }
             this.execute(o, px, 'taker', ts, true);
           } else {
-            // Resting in the book before the gap: it trades at its own price.
-            this.execute(o, isOpen ? o.price! : px, 'maker', ts, false);
+            // Resting before the price jumped through it (a bar's gap, a trade or quote through it):
+            // the move passed its price on the way, so it trades there, not at the better point.
+            this.execute(o, o.price!, 'maker', ts, false);
           }
           break;
         }
@@ -341,7 +342,7 @@ export class SimulatedBroker {
           const crossed = o.side === 'buy' ? px >= trigger : px <= trigger;
           if (o.type === 'stop_limit' && o.triggered) {
             const ok = o.side === 'buy' ? px <= o.price! : px >= o.price!;
-            if (ok) this.execute(o, isOpen && !arriving ? o.price! : px, arriving ? 'taker' : 'maker', ts, false);
+            if (ok) this.execute(o, arriving ? px : o.price!, arriving ? 'taker' : 'maker', ts, false);
           } else if (crossed) {
             this.trigger(o, px, ts);
           } else if (o.type === 'trailing_stop') {

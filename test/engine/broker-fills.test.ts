@@ -639,3 +639,43 @@ describe('orders the broker refuses', () => {
     expect(r.fills()).toHaveLength(0);
   });
 });
+
+describe('trades and quotes (event path): a one-point path', () => {
+  it('a quote: market buys meet the ask, sells the bid', () => {
+    const r = rig();
+    r.submit({ side: 'buy', type: 'market', amount: 1 }, TF);
+    r.submit({ side: 'sell', type: 'market', amount: 1 }, TF);
+    r.broker.onQuote(SYM, TF + 5, 99, 101);
+    expect(r.fills().map((f) => [f.side, f.price, f.ts])).toEqual([
+      ['buy', 101, TF + 5],
+      ['sell', 99, TF + 5],
+    ]);
+  });
+
+  it('a trade print through a resting limit fills it at its limit, as on a bar gap', () => {
+    const r = rig();
+    r.submit({ side: 'buy', type: 'limit', amount: 1, price: 97 }, TF);
+    r.broker.onTrade(SYM, TF + 1, 98, 10); // not through: rests
+    r.broker.onTrade(SYM, TF + 2, 96.5, 10);
+    expect(r.fills()).toEqual([expect.objectContaining({ price: 97, liquidity: 'maker', ts: TF + 2 })]);
+  });
+
+  it('a trade print through a stop fills at the print (the price jumped past the stop)', () => {
+    const r = rig();
+    r.hold(1, 100);
+    r.submit({ side: 'sell', type: 'stop', amount: 1, stopPrice: 95 }, TF);
+    r.broker.onTrade(SYM, TF + 1, 94, 10);
+    expect(r.fills()).toEqual([expect.objectContaining({ price: 94, liquidity: 'taker' })]);
+  });
+
+  it('the volume cap of a trade is a share of its size', () => {
+    const r = rig({ maxVolumeShare: 0.5 });
+    r.submit({ side: 'buy', type: 'market', amount: 3 }, TF);
+    r.broker.onTrade(SYM, TF + 1, 100, 4);
+    r.broker.onTrade(SYM, TF + 2, 101, 4);
+    expect(r.fills().map((f) => [f.amount, f.price])).toEqual([
+      [0.5 * 4, 100],
+      [3 - 0.5 * 4, 101],
+    ]);
+  });
+});
