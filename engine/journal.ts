@@ -202,7 +202,9 @@ export function verify(entries: readonly JournalEntry[], opts: VerifyOptions = {
 // ---------------------------------------------------------------------------------------------
 // Fold
 
-export interface FoldedOrder extends JournalOrder {
+/** An open order in the folded state; `order` is the journaled payload itself (not copied). */
+export interface FoldedOrder {
+  readonly order: JournalOrder;
   status: 'pending' | 'open';
   filled: number;
 }
@@ -247,7 +249,7 @@ export function fold(entries: readonly JournalEntry[], opts: FoldOptions = {}): 
         portfolio ??= new Portfolio({ cash: e.payload.startCash, lotMethod: e.payload.lotMethod });
         break;
       case 'order_submitted':
-        open.set(e.payload.order.id, { ...e.payload.order, status: 'pending', filled: 0 });
+        open.set(e.payload.order.id, { order: e.payload.order, status: 'pending', filled: 0 });
         break;
       case 'order_accepted': {
         const o = open.get(e.payload.orderId);
@@ -263,7 +265,7 @@ export function fold(entries: readonly JournalEntry[], opts: FoldOptions = {}): 
         const o = open.get(e.payload.orderId);
         if (o) {
           o.filled += e.payload.amount;
-          if (o.filled >= o.amount * (1 - 1e-12)) open.delete(o.id);
+          if (o.filled >= o.order.amount * (1 - 1e-12)) open.delete(e.payload.orderId);
         }
         break;
       }

@@ -113,7 +113,7 @@ describe('fold', () => {
     expect(s.portfolio.equity()).toBeCloseTo(9943.856 + 0.6 * 112, 9); // marked at run_end's 112
     expect(s.portfolio.lots('BTC/USDT').map((l) => [+l.qty.toFixed(12), l.price])).toEqual([[0.1, 100], [0.5, 100]]);
     expect([...s.openOrders.keys()]).toEqual(['o3']);
-    expect(s.openOrders.get('o3')).toMatchObject({ status: 'open', filled: 0, price: 95 });
+    expect(s.openOrders.get('o3')).toMatchObject({ status: 'open', filled: 0, order: { price: 95 } });
     expect(s.killSwitch.agents.a1).toMatchObject({ state: 'REDUCING', by: 'alice' });
     expect(s.run).toMatchObject({ runId: 'r1', seed: 7 });
     expect(s.counts).toMatchObject({ fill: 3, decision: 4, order_rejected: 1 });
