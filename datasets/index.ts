@@ -5,3 +5,4 @@ export { exportBars, type ExportFormat, type ExportOptions, type ExportResult } 
 export { validateBars, formatReport as formatValidationReport, type ValidationReport, type ValidateOptions, type CheckResult, type GapCheck, type OutlierCheck } from './validate.ts';
 export { resampleBars, type ResampleOptions } from './resample.ts';
 export { datasetHash } from './columns.ts';
+export { writeTrades, loadTrades, writeQuotes, loadQuotes, type TickKey, type TradeColumns, type QuoteColumns } from './ticks.ts';

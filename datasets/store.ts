@@ -223,7 +223,7 @@ class DuckStore implements Store {
       const stage = `_stage_bars_${process.pid}_${++this.stageSeq}`;
       await conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} (ts DOUBLE, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE)`);
       try {
-        await appendColumns(conn, stage, cols);
+        await appendColumns(conn, stage, BAR_FIELDS.map((f) => cols[f]), cols.length);
         return await this.commitStaged(conn, key, `(SELECT ts::BIGINT AS ts, open, high, low, close, volume FROM ${stage})`);
       } finally {
         await conn.run(`DROP TABLE IF EXISTS ${stage}`);
@@ -491,20 +491,23 @@ export function checkBarData(cols: BarData): void {
   }
 }
 
-/** Bulk load through the appender, 2,048-row DataChunks filled from the typed arrays directly. */
-async function appendColumns(conn: DuckDBConnection, table: string, cols: BarData): Promise<void> {
+/**
+ * Bulk load into a temp table of DOUBLE columns through the appender, 2,048-row DataChunks filled
+ * from the typed arrays directly. For datasets/ modules.
+ */
+export async function appendColumns(conn: DuckDBConnection, table: string, columns: readonly Float64Array[], length: number): Promise<void> {
   const appender = await conn.createAppender(table, null, 'temp');
   const CHUNK = 2048;
-  const types = BAR_FIELDS.map(() => DuckDBDoubleType.instance);
+  const types = columns.map(() => DuckDBDoubleType.instance);
   try {
     // The appender copies each chunk, so one chunk serves the whole load (half the time of a new one each).
     const chunk = DuckDBDataChunk.create(types, CHUNK);
-    for (let off = 0; off < cols.length; off += CHUNK) {
-      const rc = Math.min(CHUNK, cols.length - off);
+    for (let off = 0; off < length; off += CHUNK) {
+      const rc = Math.min(CHUNK, length - off);
       chunk.rowCount = rc;
-      BAR_FIELDS.forEach((f, j) => {
+      columns.forEach((c, j) => {
         const v = chunk.getColumnVector(j);
-        doubleItems(v).set(cols[f].subarray(off, off + rc));
+        doubleItems(v).set(c.subarray(off, off + rc));
         v.flush();
       });
       appender.appendDataChunk(chunk);
