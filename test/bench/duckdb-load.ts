@@ -7,15 +7,39 @@
  * DuckDB's getColumns(), measured in this process on the same data). Also prints the cost of
  * merely allocating and touching the output arrays ("floor"): every path pays it, and on a fresh
  * VM it dominates (first-touch page faults). The chunked scan reuses its buffers, so it does not
- * pay that cost per load: it shows what the cache itself costs.
+ * pay that cost per load: it shows what the cache itself costs. The `-thp` figures repeat the
+ * full loads in a child process started with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent
+ * huge pages for large allocations), which cuts that floor.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../datasets/store.ts';
-import { allocBarArrays } from '../../datasets/columns.ts';
+import { allocBarArrays, indexFileOf, readArrowCache, type CacheIndex } from '../../datasets/columns.ts';
 
 const args = process.argv.slice(2);
+
+// Child mode: load an existing cache file in a fresh process (run with other malloc settings).
+const childAt = args.indexOf('--child-load');
+if (childAt >= 0) {
+  const file = args[childAt + 1]!;
+  const idx = JSON.parse(readFileSync(indexFileOf(file), 'utf8')) as CacheIndex;
+  let t = performance.now();
+  const a = allocBarArrays(idx.rows, false);
+  for (const c of Object.values(a)) c.fill(1);
+  const floor = (performance.now() - t) / 1000;
+  const out: Record<string, number> = { floor };
+  for (const shared of [false, true]) {
+    t = performance.now();
+    const r = readArrowCache(file, { key: idx.key, version: idx.version }, shared);
+    if (!r || r.columns.ts.length !== idx.rows) throw new Error('child: cache unreadable');
+    out[shared ? 'shared' : 'plain'] = (performance.now() - t) / 1000;
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
+}
+
 const rows = Number(args.find((a) => /^\d+$/.test(a)) ?? 10_000_000);
 const bi = args.indexOf('--baseline-rows');
 const baselineRows = bi >= 0 ? Number(args[bi + 1]) : rows;
@@ -117,6 +141,19 @@ try {
     if (n !== rows || !Number.isFinite(sum)) throw new Error(`scan returned ${n} rows`);
     emit(`duckdb-load/arrow-cache-scan-chunks-${chunkRows}`, sec, rows, baseline);
   }
+  // (d) the same cache loads in a fresh process whose malloc asks for transparent huge pages:
+  // 512x fewer first-touch page faults, the floor every full load pays.
+  const cacheDir = join(dir, '.cs-cache', 'bench.duckdb');
+  const arrow = readdirSync(cacheDir).find((f) => f.endsWith('.arrow'))!;
+  const child = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child-load', join(cacheDir, arrow)], {
+      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+      encoding: 'utf8',
+    }),
+  ) as { floor: number; plain: number; shared: number };
+  emit('duckdb-load/floor-alloc-touch-thp', child.floor, rows, baseline);
+  emit('duckdb-load/arrow-cache-thp', child.plain, rows, baseline);
+  emit('duckdb-load/arrow-cache-shared-thp', child.shared, rows, baseline);
   await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
