@@ -1,5 +1,5 @@
 import { canonicalJson, sha256Hex } from './hash.ts';
-import { Portfolio, type LotMethod } from './portfolio.ts';
+import { Portfolio, type LotMethod, type PortfolioSnapshot } from './portfolio.ts';
 import { KillSwitch, type KillSwitchStatus, type KillTransition } from './killswitch.ts';
 import type { Breach } from './risk.ts';
 import type { DecisionRecord } from './decision.ts';
@@ -23,7 +23,10 @@ import type { Side } from './types.ts';
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** An order as journaled when it is submitted (the engine's Order has more mutable fields). */
+/**
+ * An order as journaled when it is submitted: the request, who sent it and why (the engine
+ * journals exactly this shape; the entry's ts is the submit time).
+ */
 export interface JournalOrder {
   readonly id: string;
   readonly agentId: string;
@@ -39,38 +42,51 @@ export interface JournalOrder {
   readonly timeInForce?: TimeInForce;
   readonly reduceOnly?: boolean;
   readonly postOnly?: boolean;
-  readonly createdTs: number;
   readonly ocoGroup?: string;
   readonly parentId?: string;
 }
 
+/** A rejection names at least the limit and a message; the risk engine adds the numbers (Breach). */
+export type Rejection = Pick<Breach, 'limit' | 'message'> & Partial<Breach>;
+
+/**
+ * Run metadata. The engine knows strategy, params, seed, cash and lot method; the lab that
+ * starts the run adds the run id, code hash and dataset hash.
+ */
 export interface RunStartPayload {
-  readonly runId: string;
-  /** Hash of the strategy/engine code that ran. */
-  readonly codeHash: string;
+  readonly runId?: string;
+  readonly codeHash?: string;
+  readonly datasetHash?: string;
   readonly strategy?: string;
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly agentId?: string;
+  readonly params: unknown;
   readonly seed: number;
-  readonly datasetHash: string;
-  readonly startCash: number;
+  /** Starting cash. */
+  readonly cash: number;
   readonly lotMethod: LotMethod;
+  readonly symbols?: readonly string[];
   readonly riskConfig?: unknown;
 }
 
 export interface RunEndPayload {
-  readonly finalEquity: number;
+  /** The engine's final portfolio snapshot; its lastPrice per symbol marks the folded positions. */
+  readonly final?: PortfolioSnapshot;
+  readonly bars?: number;
+  readonly finalEquity?: number;
   readonly resultHash?: string;
-  /** Last price per symbol, so a fold marks positions as the run did. */
+  /** Last price per symbol, when `final` is not given. */
   readonly marks?: Readonly<Record<string, number>>;
 }
 
 export interface JournalPayloads {
   decision: DecisionRecord;
-  order_submitted: { readonly order: JournalOrder };
-  order_rejected: { readonly orderId: string; readonly breach: Breach };
-  order_accepted: { readonly orderId: string; /** The checks it passed (RiskEngine.appliedChecks). */ readonly checks: readonly string[] };
+  order_submitted: JournalOrder;
+  /** Refused before reaching the broker (risk, market precision) or by the broker. */
+  order_rejected: Partial<JournalOrder> & { readonly id: string; readonly breach: Rejection };
+  /** `checks`: the risk checks it passed (RiskEngine.appliedChecks), when known. */
+  order_accepted: { readonly id: string; readonly checks?: readonly string[] };
   fill: Fill;
-  cancel: { readonly orderId: string; readonly reason?: string };
+  cancel: { readonly id: string; readonly reason?: string };
   killswitch: KillTransition;
   override: KillTransition;
   config_change: { readonly key: string; readonly before?: unknown; readonly after: unknown; readonly by: string; readonly reason?: string };
@@ -199,6 +215,15 @@ export function verify(entries: readonly JournalEntry[], opts: VerifyOptions = {
   return { ok: true, count: entries.length, head };
 }
 
+/**
+ * A kill-switch listener that journals every transition: `new KillSwitch({ onTransition:
+ * journalKillSwitch(journal) })`. Trips are `killswitch` entries, loosenings `override` entries.
+ */
+export function journalKillSwitch(journal: { append(type: 'killswitch' | 'override', payload: KillTransition, ts: number): unknown }): (t: KillTransition) => void {
+  const rank = { ACTIVE: 0, REDUCING: 1, HALTED: 2 } as const;
+  return (t) => void journal.append(rank[t.to] > rank[t.from] ? 'killswitch' : 'override', t, t.ts);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fold
 
@@ -222,7 +247,7 @@ export interface JournalState {
 
 export interface FoldOptions {
   /** Used when the journal has no run_start (e.g. a live journal started elsewhere). */
-  readonly startCash?: number;
+  readonly cash?: number;
   readonly lotMethod?: LotMethod;
 }
 
@@ -238,7 +263,7 @@ export function fold(entries: readonly JournalEntry[], opts: FoldOptions = {}): 
   const ks = new KillSwitch();
   const open = new Map<string, FoldedOrder>();
   const counts = Object.fromEntries(ENTRY_TYPES.map((t) => [t, 0])) as Record<EntryType, number>;
-  const pf = (): Portfolio => (portfolio ??= new Portfolio({ cash: opts.startCash ?? 0, lotMethod: opts.lotMethod ?? 'fifo' }));
+  const pf = (): Portfolio => (portfolio ??= new Portfolio({ cash: opts.cash ?? 0, lotMethod: opts.lotMethod ?? 'fifo' }));
   let head: ChainHead = GENESIS;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
@@ -246,19 +271,23 @@ export function fold(entries: readonly JournalEntry[], opts: FoldOptions = {}): 
     switch (e.type) {
       case 'run_start':
         run ??= e.payload;
-        portfolio ??= new Portfolio({ cash: e.payload.startCash, lotMethod: e.payload.lotMethod });
+        if (portfolio === null) {
+          portfolio = new Portfolio({ cash: e.payload.cash, lotMethod: e.payload.lotMethod });
+          // Books in the engine's order, so the snapshot lists positions as the run did.
+          for (const sym of e.payload.symbols ?? []) portfolio.symbolIndex(sym);
+        }
         break;
       case 'order_submitted':
-        open.set(e.payload.order.id, { order: e.payload.order, status: 'pending', filled: 0 });
+        open.set(e.payload.id, { order: e.payload, status: 'pending', filled: 0 });
         break;
       case 'order_accepted': {
-        const o = open.get(e.payload.orderId);
+        const o = open.get(e.payload.id);
         if (o) o.status = 'open';
         break;
       }
       case 'order_rejected':
       case 'cancel':
-        open.delete(e.payload.orderId);
+        open.delete(e.payload.id);
         break;
       case 'fill': {
         pf().applyFill(e.payload);
@@ -275,6 +304,7 @@ export function fold(entries: readonly JournalEntry[], opts: FoldOptions = {}): 
         break;
       case 'run_end':
         end = e.payload;
+        for (const p of e.payload.final?.positions ?? []) if (p.lastPrice === p.lastPrice) pf().mark(p.symbol, p.lastPrice);
         for (const [sym, px] of Object.entries(e.payload.marks ?? {})) pf().mark(sym, px);
         break;
       case 'decision':
@@ -294,7 +324,7 @@ export interface WhyReport {
   readonly order: JournalOrder | null;
   readonly decision: DecisionRecord | null;
   readonly accepted: { readonly ts: number; readonly checks: readonly string[] } | null;
-  readonly rejected: { readonly ts: number; readonly breach: Breach } | null;
+  readonly rejected: { readonly ts: number; readonly breach: Rejection } | null;
   readonly fills: readonly Fill[];
   readonly cancelled: { readonly ts: number; readonly reason?: string } | null;
   /** seq of every entry used, so the answer can be checked against the chain. */
@@ -311,7 +341,7 @@ export function why(entries: readonly JournalEntry[], query: { orderId: string }
     const t = (query as { ts: number }).ts;
     for (const e of entries) {
       if (e.ts > t) break;
-      if (e.type === 'order_submitted') orderId = e.payload.order.id;
+      if (e.type === 'order_submitted' || e.type === 'order_rejected') orderId = e.payload.id;
     }
     if (orderId === null) return null;
   }
@@ -322,10 +352,13 @@ export function why(entries: readonly JournalEntry[], query: { orderId: string }
   const fills: Fill[] = [];
   const seqs: number[] = [];
   for (const e of entries) {
-    if (e.type === 'order_submitted' && e.payload.order.id === orderId) order = e.payload.order;
-    else if (e.type === 'order_accepted' && e.payload.orderId === orderId) accepted = { ts: e.ts, checks: e.payload.checks };
-    else if (e.type === 'order_rejected' && e.payload.orderId === orderId) rejected = { ts: e.ts, breach: e.payload.breach };
-    else if (e.type === 'cancel' && e.payload.orderId === orderId) cancelled = { ts: e.ts, ...(e.payload.reason ? { reason: e.payload.reason } : {}) };
+    if (e.type === 'order_submitted' && e.payload.id === orderId) order = e.payload;
+    else if (e.type === 'order_accepted' && e.payload.id === orderId) accepted = { ts: e.ts, checks: e.payload.checks ?? [] };
+    else if (e.type === 'order_rejected' && e.payload.id === orderId) {
+      rejected = { ts: e.ts, breach: e.payload.breach };
+      // Refused before the broker: the rejection itself carries the order.
+      if (order === null && e.payload.symbol !== undefined) order = e.payload as JournalOrder;
+    } else if (e.type === 'cancel' && e.payload.id === orderId) cancelled = { ts: e.ts, ...(e.payload.reason ? { reason: e.payload.reason } : {}) };
     else if (e.type === 'fill' && e.payload.orderId === orderId) fills.push(e.payload);
     else continue;
     seqs.push(e.seq);

@@ -5,6 +5,7 @@ import { DAY_MS, timeframeToMs } from './timeframe.ts';
 import type { Side } from './types.ts';
 import type { OrderType } from './orders.ts';
 import type { KillSwitch, KillState } from './killswitch.ts';
+import type { EngineView, OrderGate } from './backtest.ts';
 
 /**
  * Constraint engine: every order passes `RiskEngine.check` before the broker sees it.
@@ -209,7 +210,8 @@ export interface RiskView {
   varAfter?(symbol: string, signedQty: number, confidence: number): number;
 }
 
-export interface Breach {
+// A type alias, not an interface, so it fits the engine gate's `Record<string, unknown>` breach.
+export type Breach = {
   /** The config field that said no (e.g. "maxPositionNotional"), or "killSwitch" / "marketData". */
   readonly limit: string;
   /** "global", "agent:<id>" or "symbol:<symbol>". */
@@ -218,7 +220,7 @@ export interface Breach {
   readonly attempted: number | string;
   readonly current: number | string;
   readonly message: string;
-}
+};
 
 export type RiskResult = { readonly ok: true } | { readonly ok: false; readonly breach: Breach };
 
@@ -578,4 +580,60 @@ function noPrice(s: Scope, limit: string, sym: string): Breach {
 
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's order gate (engine/backtest.ts OrderGate) over a RiskEngine.
+
+/** What an engine view may add so resting orders count toward position limits. */
+type WithOpenQty = EngineView & { openQty?(symbol: string, side: Side): number };
+
+/** RiskView over the engine's EngineView; one instance, re-pointed per call (no allocation). */
+class EngineRiskView implements RiskView {
+  engine!: WithOpenQty;
+  get ts(): number {
+    return this.engine.ts;
+  }
+  get equity(): number {
+    return this.engine.equity();
+  }
+  positionQty(symbol: string): number {
+    return this.engine.qty(symbol);
+  }
+  openBuyQty(symbol: string): number {
+    return this.engine.openQty?.(symbol, 'buy') ?? 0;
+  }
+  openSellQty(symbol: string): number {
+    return this.engine.openQty?.(symbol, 'sell') ?? 0;
+  }
+  openOrderCount(agentId: string | null): number {
+    return this.engine.openOrderCount(agentId ?? undefined);
+  }
+  lastPrice(symbol: string): number {
+    return this.engine.lastPrice(symbol);
+  }
+  lastPriceTs(symbol: string): number {
+    return this.engine.lastDataTs(symbol);
+  }
+}
+
+/**
+ * Plug a RiskEngine into the backtest engine: `{ gate: riskGate(risk) }`. An order that passes
+ * counts toward the hourly limit at once; every mark feeds daily-loss and drawdown tracking.
+ * Until the engine's view offers `openQty(symbol, side)`, resting orders do not count toward
+ * position limits, and per-symbol open-order counts fall back to the agent's count.
+ */
+export function riskGate(risk: RiskEngine): OrderGate {
+  const view = new EngineRiskView();
+  return {
+    check(order, engine) {
+      view.engine = engine;
+      const r = risk.check(order, view);
+      if (r.ok) risk.onOrderAccepted(order, engine.ts);
+      return r;
+    },
+    onMark(ts, engine) {
+      risk.onMark(ts, engine.equity());
+    },
+  };
 }

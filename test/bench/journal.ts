@@ -25,7 +25,7 @@ const T0 = Date.UTC(2024, 0, 1);
 // In memory.
 const rng = createRng(9);
 const j = new Journal();
-j.append('run_start', { runId: 'bench', codeHash: 'c', params: {}, seed: 9, datasetHash: 'd', startCash: 1e9, lotMethod: 'fifo' }, T0);
+j.append('run_start', { runId: 'bench', codeHash: 'c', params: {}, seed: 9, datasetHash: 'd', cash: 1e9, lotMethod: 'fifo' }, T0);
 let t0 = process.hrtime.bigint();
 for (let k = 0; j.entries().length < N; k++) {
   const ts = T0 + k * 60_000;
@@ -37,8 +37,8 @@ for (let k = 0; j.entries().length < N; k++) {
   const price = 100 + rng.int(1000) / 10;
   const id = `o${k}`;
   j.append('decision', { id: `d${k}`, ts, agentId: 'a1', symbol, action: side, factors: { rsi: 30 + rng.int(40) }, weights: { rsi: 1 }, confidence: 60, reasoning: 'bench', orderIds: [id] }, ts);
-  j.append('order_submitted', { order: { id, agentId: 'a1', decisionId: `d${k}`, symbol, side, type: 'market', amount, createdTs: ts } }, ts);
-  j.append('order_accepted', { orderId: id, checks: ['killSwitch', 'global.maxPositionNotional'] }, ts);
+  j.append('order_submitted', { id, agentId: 'a1', decisionId: `d${k}`, symbol, side, type: 'market', amount }, ts);
+  j.append('order_accepted', { id, checks: ['killSwitch', 'global.maxPositionNotional'] }, ts);
   j.append('fill', { orderId: id, agentId: 'a1', symbol, side, amount, price, fee: amount * price * 0.001, liquidity: 'taker', ts: ts + 60_000 }, ts + 60_000);
 }
 const appendS = secs(t0);
@@ -66,7 +66,7 @@ emit({
 // File: group commit vs one fsync per entry, ~1.5 s each.
 const dir = mkdtempSync(join(tmpdir(), 'cs-journal-bench-'));
 try {
-  const payload = { orderId: 'o1', reason: 'bench' };
+  const payload = { id: 'o1', reason: 'bench' };
   const fj = await FileJournal.open(join(dir, 'group.jsonl'), { keepEntries: false });
   const results: Record<string, number> = {};
   for (const burst of [1, 16, 256]) {

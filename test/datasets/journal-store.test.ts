@@ -66,13 +66,13 @@ describe('JSONL file journal', () => {
     const path = join(dir, 'live.jsonl');
     const j = await FileJournal.open(path);
     expect(j.opened).toEqual({ entries: 0, truncatedBytes: 0 });
-    const acks = await Promise.all([1, 2, 3].map((i) => j.append('cancel', { orderId: `o${i}` }, i)));
+    const acks = await Promise.all([1, 2, 3].map((i) => j.append('cancel', { id: `o${i}` }, i)));
     expect(acks.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(readFileSync(path, 'utf8').split('\n')).toHaveLength(4); // on disk when acknowledged
     await j.close();
     const k = await FileJournal.open(path);
     expect(k.head).toEqual({ seq: 3, hash: acks[2]!.hash });
-    await k.append('cancel', { orderId: 'o4' }, 4);
+    await k.append('cancel', { id: 'o4' }, 4);
     await k.close();
     const r = await readJournalFile(path);
     expect(r.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4]);

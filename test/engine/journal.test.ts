@@ -13,7 +13,7 @@ describe('journal entries', () => {
     // Written out by hand: keys sorted, no spaces.
     const text = '{"payload":{"after":0.1,"before":0.2,"by":"alice","key":"maxDrawdown"},"prevHash":"' + GENESIS_HASH + '","seq":1,"ts":5,"type":"config_change"}';
     expect(e.hash).toBe(createHash('sha256').update(text).digest('hex'));
-    const e2 = j.append('cancel', { orderId: 'o1' }, 6);
+    const e2 = j.append('cancel', { id: 'o1' }, 6);
     expect([e2.seq, e2.prevHash]).toEqual([2, e.hash]);
   });
 

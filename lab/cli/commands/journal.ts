@@ -171,7 +171,7 @@ function formatWhy(label: string, r: WhyReport): string {
   const lines: string[] = [`order ${r.orderId} (${label})`];
   const o = r.order;
   if (o) {
-    lines.push(`  ${o.side} ${o.amount} ${o.symbol} ${o.type}${o.price !== undefined ? ` @ ${o.price}` : ''} by ${o.agentId} at ${iso(o.createdTs)}`);
+    lines.push(`  ${o.side} ${o.amount} ${o.symbol} ${o.type}${o.price !== undefined ? ` @ ${o.price}` : ''} by ${o.agentId}`);
   }
   const d = r.decision;
   if (d) {

@@ -51,7 +51,7 @@ describe('cs journal', () => {
   it('verify: ok for every run in the store and for a file', async () => {
     const r = await cs('journal', 'verify', '--db', db);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/^ok run r1: 18 entries/m);
+    expect(r.stdout).toMatch(new RegExp(`^ok run r1: ${es.length} entries`, "m"));
     expect(r.stdout).toMatch(/^ok run r2: 4 entries/m);
     const j = await cs('journal', 'verify', '--file', file, '--json');
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: true, results: [{ ok: true, count: es.length }] });
