@@ -37,10 +37,6 @@ async function withConn<T>(t: Target, fn: (c: DuckDBConnection) => Promise<T>): 
   return 'withConnection' in t ? t.withConnection(fn) : fn(t);
 }
 
-export async function ensureJournalTable(t: Target): Promise<void> {
-  await withConn(t, (c) => c.run(TABLE_SQL).then(() => undefined));
-}
-
 /** Store one run's entries (all or nothing). Refuses a broken chain or an existing run id. */
 export async function writeJournal(t: Target, runId: string, entries: readonly JournalEntry[]): Promise<number> {
   if (!runId.trim()) throw new InputError('run id must not be empty');

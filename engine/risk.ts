@@ -4,7 +4,7 @@ import { InputError } from './errors.ts';
 import { DAY_MS, timeframeToMs } from './timeframe.ts';
 import type { Side } from './types.ts';
 import type { OrderType } from './orders.ts';
-import type { KillSwitch, KillState } from './killswitch.ts';
+import type { KillSwitch } from './killswitch.ts';
 import type { EngineView, OrderGate } from './backtest.ts';
 
 /**
@@ -28,6 +28,7 @@ import type { EngineView, OrderGate } from './backtest.ts';
  *   - `onOrderAccepted(order, ts)` when an order passed `check` and went to the broker: it counts
  *     toward `maxTradesPerHour` (counted at acceptance, not fill, so a burst of orders in one bar
  *     cannot slip past the limit before the first of them fills).
+ *   - `riskGate(risk)` (bottom of this file) does all three for engine/backtest.ts's OrderGate.
  *
  * Increasing vs reducing: the position is taken as the worst case in the order's direction
  * (position plus every open order on the same side, `openBuyQty`/`openSellQty`); an order is
@@ -527,8 +528,8 @@ export class RiskEngine {
     }
   }
 
-  private autoTrip(s: Scope, to: KillState | 'none', limit: string, ts: number, reason: string): void {
-    if (!this.killSwitch || to === 'none' || to === 'ACTIVE') return;
+  private autoTrip(s: Scope, to: KillSwitchPolicy['onDrawdown'], limit: string, ts: number, reason: string): void {
+    if (!this.killSwitch || to === 'none') return;
     const halt = to === 'HALTED';
     this.killSwitch.trip(s.kind === 'agent' ? { scope: 'agent', agentId: s.key! } : { scope: 'global' }, to, {
       by: 'risk-engine',
@@ -539,13 +540,6 @@ export class RiskEngine {
       cancelAll: halt && this.policy.cancelAllOnHalt,
       flatten: halt && this.policy.flattenOnHalt,
     });
-  }
-
-  /** Counters for status displays and the journal. */
-  equityState(agentId?: string): { dayStart: number; peak: number; last: number; dailyLossHit: boolean } {
-    const t = agentId === undefined ? this.globalEquity : (this.agentEquity.get(agentId) ?? this.globalEquity);
-    const s = agentId === undefined ? this.global : (this.agentScopes.get(agentId) ?? this.global);
-    return { dayStart: t.dayStart, peak: t.peak, last: t.last, dailyLossHit: s.lossDay === t.day };
   }
 }
 

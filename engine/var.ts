@@ -95,7 +95,7 @@ export function historicalVar(exposures: ArrayLike<number>, returns: readonly Ar
   return historicalVarEs(portfolioPnl(exposures, returns), confidence);
 }
 
-export function mean(x: ArrayLike<number>): number {
+function mean(x: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]!;
   return s / x.length;
