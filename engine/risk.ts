@@ -32,7 +32,8 @@ import type { EngineView, OrderGate } from './backtest.ts';
  *
  * Increasing vs reducing: the position is taken as the worst case in the order's direction
  * (position plus every open order on the same side, `openBuyQty`/`openSellQty`); an order is
- * reducing when |after| < |before| without crossing zero. Reducing orders are exempt from the
+ * reducing when |after| < |before| without crossing zero, or when it is reduce-only (brokers cap
+ * those at the position: the simulated one does, and so must any other). Reducing orders are exempt from the
  * exposure limits (position, order notional, trades/hour, daily loss, drawdown, VaR, symbols,
  * long-only, data age) so a position can always be cut; price band and open-order count apply to all.
  * Missing data fails closed: no last price → rejected, not waved through.
@@ -367,7 +368,9 @@ export class RiskEngine {
     const pos = view.positionQty(sym);
     const before = buy ? pos + view.openBuyQty(sym) : pos - view.openSellQty(sym);
     const after = before + (buy ? order.amount : -order.amount);
-    const reducing = isReducing(before, after);
+    // The broker contract caps a reduce-only order at the position, so it can never add exposure
+    // (bracket exits are placed before their entry fills, from a flat position).
+    const reducing = order.reduceOnly === true || isReducing(before, after);
     const ks = this.killSwitch;
     if (ks !== undefined && !ks.allows(order, reducing)) return this.killBreach(order, reducing);
     const { scopes } = this.resolve(order.agentId, sym);

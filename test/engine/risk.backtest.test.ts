@@ -109,3 +109,40 @@ describe('a reckless strategy against the seed limits', () => {
     expect(state.portfolio.snapshot()).toEqual(run.final);
   });
 });
+
+describe('every way a strategy places an order goes through the gate', () => {
+  it('buy, sell, close, bracket (entry and both exits) and OCO legs are each checked before the broker sees them', () => {
+    const seen: { side: string; type: string; amount: number; price?: number; stopPrice?: number }[] = [];
+    const inner = riskGate(RiskEngine.from({ longOnly: true, maxPositionNotional: 1e9 }));
+    const gate = {
+      ...inner,
+      check: (o: Parameters<typeof inner.check>[0], v: Parameters<typeof inner.check>[1]) => {
+        const r = inner.check(o, v);
+        if (r.ok) seen.push({ side: o.side, type: o.type, amount: o.amount, price: o.price, stopPrice: o.stopPrice });
+        return r;
+      },
+    };
+    const everyPath = defineStrategy({
+      name: 'every-path',
+      params: z.object({}),
+      onBar(ctx, bar) {
+        const s = bar.symbol;
+        const p = bar.close;
+        switch (bar.index) {
+          case 1: ctx.buy(s, { size: 0.1 }); break;
+          case 3: ctx.sell(s, { size: 0.05, type: 'limit', price: p * 1.001 }); break;
+          case 5: ctx.close(s); break;
+          case 7: ctx.bracket(s, 'buy', { size: 0.1, takeProfit: p * 1.02, stopLoss: p * 0.98 }); break;
+          case 9: ctx.oco(s, { side: 'sell', size: 0.05, type: 'limit', price: p * 1.05, reduceOnly: true }, { side: 'sell', size: 0.05, type: 'stop', stopPrice: p * 0.95, reduceOnly: true }); break;
+        }
+      },
+    });
+    const journal = new Journal();
+    const run = runColumnar({ strategy: everyPath, seed: 1, cash: 100_000, journal, gate }, [series('BTC/USDT', 40_000)]);
+    expect(run.orders.length).toBe(8); // buy, sell, close, bracket entry + 2 exits, 2 OCO legs
+    // One accepted check per order, in the same order, for the same request.
+    expect(seen).toEqual(run.orders.map((o) => ({ side: o.side, type: o.type, amount: o.amount, price: o.price, stopPrice: o.stopPrice })));
+    // The bracket exits are reduce-only sells placed while flat: long-only must not refuse them.
+    expect(rejections(journal.entries()).size).toBe(0);
+  });
+});

@@ -52,7 +52,10 @@ export class SimAccount implements RiskView {
     this.lastTs.set(symbol, ts);
   }
 
-  fill(symbol: string, side: 'buy' | 'sell', amount: number, price: number): void {
+  /** Like a broker: a reduce-only fill is capped at what would bring the position to zero. */
+  fill(symbol: string, side: 'buy' | 'sell', amount: number, price: number, reduceOnly = false): void {
+    const pos = this.positionQty(symbol);
+    if (reduceOnly) amount = Math.min(amount, Math.max(0, side === 'sell' ? pos : -pos));
     const signed = side === 'buy' ? amount : -amount;
     this.pos.set(symbol, this.positionQty(symbol) + signed);
     this.cash -= signed * price;
