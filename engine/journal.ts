@@ -323,7 +323,8 @@ export interface WhyReport {
   readonly orderId: string;
   readonly order: JournalOrder | null;
   readonly decision: DecisionRecord | null;
-  readonly accepted: { readonly ts: number; readonly checks: readonly string[] } | null;
+  /** `checks` is null when the entry did not list them. */
+  readonly accepted: { readonly ts: number; readonly checks: readonly string[] | null } | null;
   readonly rejected: { readonly ts: number; readonly breach: Rejection } | null;
   readonly fills: readonly Fill[];
   readonly cancelled: { readonly ts: number; readonly reason?: string } | null;
@@ -353,7 +354,7 @@ export function why(entries: readonly JournalEntry[], query: { orderId: string }
   const seqs: number[] = [];
   for (const e of entries) {
     if (e.type === 'order_submitted' && e.payload.id === orderId) order = e.payload;
-    else if (e.type === 'order_accepted' && e.payload.id === orderId) accepted = { ts: e.ts, checks: e.payload.checks ?? [] };
+    else if (e.type === 'order_accepted' && e.payload.id === orderId) accepted = { ts: e.ts, checks: e.payload.checks ?? null };
     else if (e.type === 'order_rejected' && e.payload.id === orderId) {
       rejected = { ts: e.ts, breach: e.payload.breach };
       // Refused before the broker: the rejection itself carries the order.

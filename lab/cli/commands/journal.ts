@@ -180,7 +180,10 @@ function formatWhy(label: string, r: WhyReport): string {
     for (const [k, w] of Object.entries(d.weights)) if (!(k in d.factors)) lines.push(`  weight ${k} = ${w}`);
     if (d.reasoning) lines.push(`  reasoning: ${d.reasoning}`);
   } else lines.push('decision: none journaled (every order should have one)');
-  if (r.accepted) lines.push(`risk: accepted at ${iso(r.accepted.ts)} after ${r.accepted.checks.length} checks: ${r.accepted.checks.join(', ') || '(none configured)'}`);
+  if (r.accepted) {
+    const c = r.accepted.checks;
+    lines.push(`accepted at ${iso(r.accepted.ts)}${c === null ? ' (the entry does not list the risk checks)' : ` after ${c.length} risk checks: ${c.join(', ') || '(none configured)'}`}`);
+  }
   if (r.rejected) lines.push(`risk: REJECTED at ${iso(r.rejected.ts)} by ${r.rejected.breach.limit} (${r.rejected.breach.scope}): ${r.rejected.breach.message}`);
   for (const f of r.fills) lines.push(`fill: ${f.side} ${f.amount} @ ${f.price}, fee ${f.fee} (${f.liquidity}) at ${iso(f.ts)}`);
   if (r.cancelled) lines.push(`cancelled at ${iso(r.cancelled.ts)}${r.cancelled.reason ? `: ${r.cancelled.reason}` : ''}`);
