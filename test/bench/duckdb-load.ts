@@ -26,15 +26,17 @@ if (childAt >= 0) {
   const file = args[childAt + 1]!;
   const idx = JSON.parse(readFileSync(indexFileOf(file), 'utf8')) as CacheIndex;
   let t = performance.now();
+  let c0 = process.cpuUsage();
   const a = allocBarArrays(idx.rows, false);
   for (const c of Object.values(a)) c.fill(1);
-  const floor = (performance.now() - t) / 1000;
-  const out: Record<string, number> = { floor };
+  const out: Record<string, number> = { floor: (performance.now() - t) / 1000, floorCpu: cpuSince(c0) };
   for (const shared of [false, true]) {
     t = performance.now();
+    c0 = process.cpuUsage();
     const r = readArrowCache(file, { key: idx.key, version: idx.version }, shared);
     if (!r || r.columns.ts.length !== idx.rows) throw new Error('child: cache unreadable');
     out[shared ? 'shared' : 'plain'] = (performance.now() - t) / 1000;
+    out[shared ? 'sharedCpu' : 'plainCpu'] = cpuSince(c0);
   }
   process.stdout.write(JSON.stringify(out) + '\n');
   process.exit(0);
@@ -46,8 +48,18 @@ const baselineRows = bi >= 0 ? Number(args[bi + 1]) : rows;
 const key = { exchange: 'bench', symbol: 'BTC/USDT', timeframe: '1m' };
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
-function emit(bench: string, seconds: number, n: number, baseline?: number): void {
-  const line: Record<string, unknown> = { bench, value: round(seconds), unit: 's', rows: n, barsPerSec: Math.round(n / seconds) };
+/**
+ * CPU seconds (user + system, all threads of this process) since `since`: with two cores shared by
+ * several jobs, wall time measures the queue as much as the work; this says what the work cost.
+ */
+function cpuSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+let cpu0 = process.cpuUsage();
+
+function emit(bench: string, seconds: number, n: number, baseline?: number, cpuSec: number = cpuSince(cpu0)): void {
+  const line: Record<string, unknown> = { bench, value: round(seconds), unit: 's', rows: n, barsPerSec: Math.round(n / seconds), cpuSec: round(cpuSec) };
   if (baseline !== undefined) Object.assign(line, { baseline: round(baseline), ratio: round(baseline / seconds) });
   process.stdout.write(JSON.stringify(line) + '\n');
 }
@@ -74,23 +86,27 @@ try {
       a.volume[i] = (s & 0xffff) / 100;
     }
     const t0 = performance.now();
+    cpu0 = process.cpuUsage();
     await store.writeBars(key, { length: rows, ...a });
     emit('duckdb-load/write-bars', (performance.now() - t0) / 1000, rows);
   }
   gc();
 
   // Floor: allocate and touch as many bytes as the result.
+  cpu0 = process.cpuUsage();
   let t0 = performance.now();
   {
     const a = allocBarArrays(rows, false);
     for (const c of Object.values(a)) c.fill(1);
   }
   const floor = (performance.now() - t0) / 1000;
+  const floorCpu = cpuSince(cpu0);
   gc();
 
   // (0) baseline: getColumns(), one JS value per cell, then into Float64Arrays.
   let baseline: number;
   {
+    cpu0 = process.cpuUsage();
     t0 = performance.now();
     const baseRows = await store.withConnection(async (conn) => {
       const r = await conn.runAndReadAll(
@@ -101,18 +117,20 @@ try {
       return out[0]!.length;
     });
     baseline = ((performance.now() - t0) / 1000) * (rows / baseRows);
-    emit(`duckdb-load/getColumns${baseRows !== rows ? `-extrapolated-from-${baseRows}` : ''}`, baseline, rows, baseline);
+    emit(`duckdb-load/getColumns${baseRows !== rows ? `-extrapolated-from-${baseRows}` : ''}`, baseline, rows, baseline, cpuSince(cpu0) * (rows / baseRows));
   }
   gc();
-  emit('duckdb-load/floor-alloc-touch', floor, rows, baseline);
+  emit('duckdb-load/floor-alloc-touch', floor, rows, baseline, floorCpu);
 
   // (a) streaming 2,048-row chunks, copying each DOUBLE vector's Float64Array.
+  cpu0 = process.cpuUsage();
   t0 = performance.now();
   await store.loadBars(key, {}, { cache: false });
   emit('duckdb-load/stream-chunks', (performance.now() - t0) / 1000, rows, baseline);
   gc();
 
   // (b) Arrow IPC cache: first load builds it (stream + hash + write), later loads map it.
+  cpu0 = process.cpuUsage();
   t0 = performance.now();
   const first = await store.loadBars(key);
   emit('duckdb-load/arrow-cache-build', (performance.now() - t0) / 1000, rows, baseline);
@@ -120,6 +138,7 @@ try {
   gc();
   for (const shared of [false, true]) {
     for (let rep = 0; rep < 2; rep++) {
+      cpu0 = process.cpuUsage();
       t0 = performance.now();
       const r = await store.loadBars(key, {}, { shared });
       const sec = (performance.now() - t0) / 1000;
@@ -130,6 +149,7 @@ try {
   }
   // (c) chunked scan of the same cache: bounded memory, buffers reused (no fresh pages per load).
   for (const chunkRows of [1 << 20, 1 << 16]) {
+    cpu0 = process.cpuUsage();
     t0 = performance.now();
     let n = 0;
     let sum = 0;
@@ -150,10 +170,10 @@ try {
       env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
       encoding: 'utf8',
     }),
-  ) as { floor: number; plain: number; shared: number };
-  emit('duckdb-load/floor-alloc-touch-thp', child.floor, rows, baseline);
-  emit('duckdb-load/arrow-cache-thp', child.plain, rows, baseline);
-  emit('duckdb-load/arrow-cache-shared-thp', child.shared, rows, baseline);
+  ) as Record<'floor' | 'plain' | 'shared' | 'floorCpu' | 'plainCpu' | 'sharedCpu', number>;
+  emit('duckdb-load/floor-alloc-touch-thp', child.floor, rows, baseline, child.floorCpu);
+  emit('duckdb-load/arrow-cache-thp', child.plain, rows, baseline, child.plainCpu);
+  emit('duckdb-load/arrow-cache-shared-thp', child.shared, rows, baseline, child.sharedCpu);
   await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
