@@ -7,7 +7,7 @@ import { Portfolio, type LotMethod, type PortfolioSnapshot } from './portfolio.t
 import { SimulatedBroker, defaultBrokerConfig, type BrokerConfig, type BrokerEvent, type SymbolBook } from './broker.ts';
 import { createRng, type Rng } from './rng.ts';
 import { roundAmount, roundPrice, checkMarketLimits } from './market.ts';
-import { createIndicator } from './indicators/index.ts';
+import { createIndicator, indicatorSpec, parseIndicatorParams } from './indicators/index.ts';
 import type { IndicatorKernel } from './indicators/types.ts';
 import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError } from './errors.ts';
@@ -71,8 +71,8 @@ export interface EquityCurve {
   /** Close time of each point; the first point is the start (first bar's open) at the starting cash. */
   readonly ts: Float64Array;
   readonly equity: Float64Array;
-  /** Signed notional exposure at each point (Σ |qty × price|), for the exposure metric. */
-  readonly exposure: Float64Array;
+  /** Share of the points at which a position was open (the exposure metric). */
+  readonly exposure: number;
 }
 
 export interface RunOutput {
@@ -105,23 +105,13 @@ class MutableBarView implements BarView {
   index = 0;
 }
 
-class Growable {
-  data: Float64Array;
-  length = 0;
-  constructor(cap: number) {
-    this.data = new Float64Array(Math.max(16, cap));
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
-  finish(): Float64Array {
-    return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
-  }
+interface MutableColumns extends BarColumns {
+  timeframeMs: number;
+}
+
+function oneRow(symbol: string): MutableColumns {
+  const f = (): Float64Array => new Float64Array(1);
+  return { symbol, timeframeMs: 0, length: 1, ts: f(), open: f(), high: f(), low: f(), close: f(), volume: f() };
 }
 
 interface IndicatorSlot {
@@ -134,10 +124,15 @@ interface IndicatorSlot {
 /** Per-symbol live state, indexed by the portfolio's symbol index. */
 export class SymbolState {
   kernels: IndicatorKernel[] = [];
+  /** Columnar path: indicator outputs precomputed over the whole series, [slot][output][row]. */
+  batch: Float64Array[][] | null = null;
+  /** A one-row column set the event path writes each bar into, so both paths share one step. */
+  readonly scratch: MutableColumns;
   lastDataTs = -Infinity;
   barIndex = -1;
   readonly view: PositionView;
   constructor(readonly symbol: string, readonly idx: number, portfolio: Portfolio, readonly book: SymbolBook) {
+    this.scratch = oneRow(symbol);
     this.view = {
       symbol,
       get qty() {
@@ -186,10 +181,14 @@ export class Engine implements EngineView {
   private started = false;
   private initialized = false;
   private barsProcessed = 0;
-  private readonly eqTs: Growable;
-  private readonly eqVal: Growable;
-  private readonly eqExp: Growable;
+  // The curve, written in place (no per-point call with float arguments: they would be boxed).
+  private curveTs: Float64Array;
+  private curveEq: Float64Array;
+  private curveLen = 0;
+  private exposedPoints = 0;
   private lastRecordTs = -Infinity;
+  /** Where `advance()` moves the clock to; a field, not an argument, for the same reason. */
+  private nextTs = 0;
 
   constructor(opts: BacktestOptions, readonly symbols: readonly string[], capacityHint = 1024) {
     this.strategy = opts.strategy;
@@ -209,9 +208,9 @@ export class Engine implements EngineView {
     const brokerConfig: BrokerConfig = { ...defaultBrokerConfig, ...opts.broker };
     this.broker = new SimulatedBroker(brokerConfig, this.portfolio, (s) => this.market(s), this.rng.fork('broker'), (e) => this.onBrokerEvent(e));
     for (const s of symbols) this.state(s);
-    this.eqTs = new Growable(capacityHint + 1);
-    this.eqVal = new Growable(capacityHint + 1);
-    this.eqExp = new Growable(capacityHint + 1);
+    const cap = Math.max(16, capacityHint + 1);
+    this.curveTs = new Float64Array(cap);
+    this.curveEq = new Float64Array(cap);
     this.ctx = this.makeContext();
   }
 
@@ -271,7 +270,17 @@ export class Engine implements EngineView {
     this.journal?.append('run_start', { strategy: this.strategy.name, agentId: this.agentId, params: this.params, seed: this.seed, cash: this.portfolio.startCash, lotMethod: this.portfolio.lotMethod, symbols: this.symbols }, startTs);
     this.strategy.init?.(this.ctx);
     this.initialized = true;
-    this.record(startTs);
+    this.record();
+  }
+
+  /**
+   * Columnar path: the strategy's indicators computed once over the whole series. Each value at
+   * row i depends only on rows ≤ i and equals the incremental kernel's bit for bit (the indicator
+   * tests prove both), so reading row i at bar i is the same as updating a kernel per bar.
+   */
+  attachColumns(st: SymbolState, cols: BarColumns): void {
+    st.batch = this.slots.map((slot) => indicatorSpec(slot.kind).batch(cols, parseIndicatorParams(slot.kind, slot.params) as never));
+    st.kernels = [];
   }
 
   /**
@@ -279,39 +288,62 @@ export class Engine implements EngineView {
    * decides at the close. Orders it places reach the book after `latencyMs` — the next bar's open.
    */
   bar(symbol: string, ts: number, tf: number, o: number, h: number, l: number, c: number, v: number): void {
-    this.barOf(this.current !== null && this.current.symbol === symbol ? this.current : this.state(symbol), ts, tf, o, h, l, c, v);
+    const st = this.current !== null && this.current.symbol === symbol ? this.current : this.state(symbol);
+    const row = st.scratch;
+    row.timeframeMs = tf;
+    row.ts[0] = ts;
+    row.open[0] = o;
+    row.high[0] = h;
+    row.low[0] = l;
+    row.close[0] = c;
+    row.volume[0] = v;
+    this.barAt(st, row, 0);
   }
 
-  /** `bar` for a symbol handle the caller already holds (the columnar path: no lookup per bar). */
-  barOf(st: SymbolState, ts: number, tf: number, o: number, h: number, l: number, c: number, v: number): void {
+  /**
+   * The one bar step of both paths, reading row `i` of `cols` (the series itself on the columnar
+   * path, a one-row scratch on the event path). Values are read from arrays, never passed as
+   * arguments: a float argument to a call V8 does not inline is boxed, once per bar.
+   */
+  barAt(st: SymbolState, cols: BarColumns, i: number): void {
+    const ts = cols.ts[i]!;
+    const tf = cols.timeframeMs;
     const closeTs = ts + tf;
-    this.advance(closeTs);
+    if (closeTs > this.ts) {
+      this.nextTs = closeTs;
+      this.advance();
+    }
     this.current = st;
-    this.broker.onBookBar(st.book, ts, o, h, l, c, v);
+    const c = cols.close[i]!;
+    if (this.broker.hasOpenOrders) this.broker.onBookBar(st.book, ts, cols.open[i]!, cols.high[i]!, cols.low[i]!, c, cols.volume[i]!);
+    else st.book.lastClose = c;
     const ks = st.kernels;
-    for (let k = 0; k < ks.length; k++) ks[k]!.update(o, h, l, c, v, ts);
+    for (let k = 0; k < ks.length; k++) ks[k]!.update(cols.open[i]!, cols.high[i]!, cols.low[i]!, c, cols.volume[i]!, ts);
     this.portfolio.markAt(st.idx, c);
     st.lastDataTs = closeTs;
     st.barIndex++;
     this.ts = closeTs;
-    this.gate?.onMark?.(closeTs, this);
+    if (this.gate !== undefined) this.gate.onMark?.(closeTs, this);
     const view = this.view;
     view.symbol = st.symbol;
     view.ts = ts;
     view.closeTs = closeTs;
     view.timeframeMs = tf;
-    view.open = o;
-    view.high = h;
-    view.low = l;
+    view.open = cols.open[i]!;
+    view.high = cols.high[i]!;
+    view.low = cols.low[i]!;
     view.close = c;
-    view.volume = v;
+    view.volume = cols.volume[i]!;
     view.index = st.barIndex;
     this.barsProcessed++;
     this.strategy.onBar?.(this.ctx, view);
   }
 
   trade(symbol: string, ts: number, price: number, amount: number, event: MarketEvent & { kind: 'trade' }): void {
-    this.advance(ts);
+    if (ts > this.ts) {
+      this.nextTs = ts;
+      this.advance();
+    }
     const st = this.state(symbol);
     this.current = st;
     this.broker.onTrade(symbol, ts, price, amount);
@@ -323,7 +355,10 @@ export class Engine implements EngineView {
   }
 
   quote(symbol: string, ts: number, bid: number, ask: number, event: MarketEvent & { kind: 'quote' }): void {
-    this.advance(ts);
+    if (ts > this.ts) {
+      this.nextTs = ts;
+      this.advance();
+    }
     const st = this.state(symbol);
     this.current = st;
     this.broker.onQuote(symbol, ts, bid, ask);
@@ -334,30 +369,43 @@ export class Engine implements EngineView {
     this.strategy.onQuote?.(this.ctx, event);
   }
 
-  /** Time moves to `t`: the previous instant's equity is final, and due timers fire. */
-  private advance(t: number): void {
-    if (t > this.ts) {
-      this.record(this.ts);
-      const timers = this.timers;
-      while (timers.length > 0 && timers[0]! <= t) {
-        const due = timers.shift()!;
-        this.ts = due;
-        this.strategy.onTimer?.(this.ctx, due);
-      }
+  /** Time moves to `nextTs`: the previous instant's equity is final, and due timers fire. */
+  private advance(): void {
+    this.record();
+    const timers = this.timers;
+    while (timers.length > 0 && timers[0]! <= this.nextTs) {
+      const due = timers.shift()!;
+      this.ts = due;
+      this.strategy.onTimer?.(this.ctx, due);
     }
   }
 
-  private record(t: number): void {
+  /** The equity point of the current instant (once per instant). */
+  private record(): void {
+    const t = this.ts;
     if (t <= this.lastRecordTs) return;
     this.lastRecordTs = t;
-    this.eqTs.push(t);
-    this.eqVal.push(this.portfolio.equity());
-    this.eqExp.push(this.portfolio.grossExposure());
+    let n = this.curveLen;
+    if (n === this.curveTs.length) {
+      const grow = (a: Float64Array): Float64Array => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.curveTs = grow(this.curveTs);
+      this.curveEq = grow(this.curveEq);
+    }
+    this.curveTs[n] = t;
+    this.curveEq[n] = this.portfolio.equity();
+    if (this.portfolio.grossExposure() !== 0) this.exposedPoints++;
+    this.curveLen = ++n;
   }
 
   finish(): RunOutput {
-    this.record(this.ts);
-    const curve: EquityCurve = { ts: this.eqTs.finish(), equity: this.eqVal.finish(), exposure: this.eqExp.finish() };
+    this.record();
+    const n = this.curveLen;
+    const cut = (a: Float64Array): Float64Array => (a.length === n ? a : a.slice(0, n));
+    const curve: EquityCurve = { ts: cut(this.curveTs), equity: cut(this.curveEq), exposure: n === 0 ? 0 : this.exposedPoints / n };
     const final = this.portfolio.snapshot();
     this.journal?.append('run_end', { final, bars: this.barsProcessed }, this.ts);
     const body = {
@@ -373,8 +421,15 @@ export class Engine implements EngineView {
       tradedNotional: this.portfolio.tradedNotional,
       barsProcessed: this.barsProcessed,
     };
-    const resultHash = hashRun(body, curve);
-    return { ...body, curve, resultHash };
+    // Hashing megabytes of curve costs as much as the run: done on first read, then kept.
+    let hash: string | undefined;
+    return {
+      ...body,
+      curve,
+      get resultHash(): string {
+        return (hash ??= hashRun(body, curve));
+      },
+    };
   }
 
   // ---- orders ----------------------------------------------------------------------------
@@ -555,11 +610,14 @@ export class Engine implements EngineView {
         const slot = slotOf(name);
         const st = symbol === undefined ? engine.current : engine.stateBySymbol.get(symbol);
         if (!st) return NaN;
-        const k = st.kernels[slot]!;
-        if (output === undefined) return k.value(0);
-        const oi = engine.slots[slot]!.outputs.indexOf(output);
-        if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${engine.slots[slot]!.outputs.join(', ')})`);
-        return k.value(oi);
+        let oi = 0;
+        if (output !== undefined) {
+          oi = engine.slots[slot]!.outputs.indexOf(output);
+          if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${engine.slots[slot]!.outputs.join(', ')})`);
+        }
+        const batch = st.batch;
+        if (batch !== null) return st.barIndex < 0 ? NaN : batch[slot]![oi]![st.barIndex]!;
+        return st.kernels[slot]!.value(oi);
       },
       position: (s) => (engine.current !== null && engine.current.symbol === s ? engine.current : engine.state(s)).view,
       portfolio: portfolioView,
@@ -638,7 +696,7 @@ function clampConfidence(c: number | undefined): number {
 function hashRun(body: Omit<RunOutput, 'curve' | 'resultHash'>, curve: EquityCurve): string {
   const h = new StreamHash();
   h.text(canonicalJson({ strategy: body.strategy, params: body.params, seed: body.seed, startCash: body.startCash, final: body.final, tradedNotional: body.tradedNotional, bars: body.barsProcessed }));
-  h.floats(curve.ts).floats(curve.equity).floats(curve.exposure);
+  h.floats(curve.ts).floats(curve.equity).text(String(curve.exposure));
   const f = new Float64Array(body.fills.length * 4);
   body.fills.forEach((x, i) => {
     f[i * 4] = x.ts;
@@ -677,17 +735,15 @@ export function runColumnar(opts: BacktestOptions, series: readonly BarColumns[]
   const { sym, row } = columnarOrder(series);
   engine.start(Math.min(...series.filter((s) => s.length > 0).map((s) => s.ts[0]!)));
   const handles = series.map((s) => engine.handle(s.symbol));
+  series.forEach((s, j) => engine.attachColumns(handles[j]!, s));
   if (series.length === 1) {
     const s = series[0]!;
     const st = handles[0]!;
-    const { ts, open, high, low, close, volume, timeframeMs } = s;
-    for (let i = 0; i < s.length; i++) engine.barOf(st, ts[i]!, timeframeMs, open[i]!, high[i]!, low[i]!, close[i]!, volume[i]!);
+    for (let i = 0; i < s.length; i++) engine.barAt(st, s, i);
   } else {
     for (let k = 0; k < total; k++) {
       const j = sym[k]!;
-      const s = series[j]!;
-      const i = row[k]!;
-      engine.barOf(handles[j]!, s.ts[i]!, s.timeframeMs, s.open[i]!, s.high[i]!, s.low[i]!, s.close[i]!, s.volume[i]!);
+      engine.barAt(handles[j]!, series[j]!, row[k]!);
     }
   }
   return engine.finish();

@@ -169,7 +169,7 @@ export function runLoaded(
 }
 
 /** Without --exchange, the one exchange that has this symbol and timeframe. */
-async function pickExchange(store: Store, symbol: string, timeframe: string): Promise<string> {
+export async function pickExchange(store: Store, symbol: string, timeframe: string): Promise<string> {
   const all = await store.listDatasets();
   const matches = all.filter((d) => d.symbol === symbol && d.timeframe === timeframe);
   if (matches.length === 1) return matches[0]!.exchange;
