@@ -361,7 +361,7 @@ async function timeExpr(conn: DuckDBConnection, raw: Raw, name: string): Promise
       expr: async () => epochExpr(unq('t'), await maxAbs()),
       expect: 'an epoch timestamp',
     },
-    { read: (s) => `TRY_CAST(${unq(s)} AS TIMESTAMPTZ)`, expr: async () => `epoch_ms(TRY_CAST(${unq('t')} AS TIMESTAMPTZ))`, expect: 'an ISO 8601 date-time' },
+    { read: (s) => `TRY_CAST(${unq(s)} AS TIMESTAMPTZ)`, expr: async () => `epoch_ms(TRY_CAST(${unq('t')} AS TIMESTAMPTZ))`, expect: 'a date-time (ISO 8601 or YYYY-MM-DD HH:MM:SS)' },
     ...STRPTIME_FORMATS.map((fmt) => ({
       read: (s: string) => `try_strptime(${unq(s)}, ${sqlString(fmt)})`,
       expr: async () => `epoch_ms(try_strptime(${unq('t')}, ${sqlString(fmt)}))`,
