@@ -6,6 +6,7 @@ import type { Side } from './types.ts';
 import type { OrderType } from './orders.ts';
 import type { KillSwitch } from './killswitch.ts';
 import type { EngineView, OrderGate } from './backtest.ts';
+import { normalQuantile, portfolioSigma, type RollingCovariance } from './var.ts';
 
 /**
  * Constraint engine: every order passes `RiskEngine.check` before the broker sees it.
@@ -467,6 +468,7 @@ export class RiskEngine {
         return mk('maxVar', s, L.maxVar, 'unknown', 'unknown', 'maxVar is set but the engine provides no VaR estimate');
       }
       const v = view.varAfter(sym, after - before, conf);
+      if (v !== v) return mk('maxVar', s, L.maxVar, 'unknown', 'unknown', 'no VaR estimate yet (too little price history)');
       if (!(v <= L.maxVar)) {
         return mk('maxVar', s, L.maxVar, v, 'n/a', `1-day ${conf * 100}% VaR would be ${round(v * 100)}% of equity; the limit is ${L.maxVar * 100}%`);
       }
@@ -588,6 +590,26 @@ type WithOpenQty = EngineView & { openQty?(symbol: string, side: Side): number }
 /** RiskView over the engine's EngineView; one instance, re-pointed per call (no allocation). */
 class EngineRiskView implements RiskView {
   engine!: WithOpenQty;
+  private readonly w: Float64Array;
+  private readonly z = new Map<number, number>();
+  constructor(private readonly cov: RollingCovariance | undefined) {
+    this.w = new Float64Array(cov?.symbols.length ?? 0);
+    if (cov === undefined) this.varAfter = undefined;
+  }
+  /** Parametric 1-day VaR / equity after the order, with the rolling covariance; NaN without one. */
+  varAfter?(symbol: string, signedQty: number, confidence: number): number {
+    const cov = this.cov!.covariance();
+    if (cov === null) return Number.NaN;
+    const syms = this.cov!.symbols;
+    const w = this.w;
+    for (let i = 0; i < syms.length; i++) {
+      const s = syms[i]!;
+      w[i] = (this.engine.qty(s) + (s === symbol ? signedQty : 0)) * this.engine.lastPrice(s);
+    }
+    let z = this.z.get(confidence);
+    if (z === undefined) this.z.set(confidence, (z = normalQuantile(confidence)));
+    return (z * portfolioSigma(w, cov)) / this.engine.equity();
+  }
   get ts(): number {
     return this.engine.ts;
   }
@@ -619,9 +641,13 @@ class EngineRiskView implements RiskView {
  * counts toward the hourly limit at once; every mark feeds daily-loss and drawdown tracking.
  * Until the engine's view offers `openQty(symbol, side)`, resting orders do not count toward
  * position limits, and per-symbol open-order counts fall back to the agent's count.
+ * `maxVar` needs `covariance` (a RollingCovariance over the run's symbols): VaR is then the
+ * parametric 1-day figure of all positions plus the order; with too little history (or without
+ * it) increasing orders are refused, since the limit cannot be shown to hold.
  */
-export function riskGate(risk: RiskEngine): OrderGate {
-  const view = new EngineRiskView();
+export function riskGate(risk: RiskEngine, opts: { readonly covariance?: RollingCovariance } = {}): OrderGate {
+  const cov = opts.covariance;
+  const view = new EngineRiskView(cov);
   return {
     check(order, engine) {
       view.engine = engine;
@@ -630,6 +656,7 @@ export function riskGate(risk: RiskEngine): OrderGate {
       return r;
     },
     onMark(ts, engine) {
+      cov?.update(ts, (s) => engine.lastPrice(s));
       risk.onMark(ts, engine.equity());
     },
   };

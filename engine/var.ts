@@ -238,3 +238,57 @@ function checkShape(exposures: ArrayLike<number>, returns: readonly ArrayLike<nu
 function checkConfidence(c: number): void {
   if (!(c > 0 && c < 1)) throw new RangeError(`confidence must be in (0, 1), got ${c}`);
 }
+
+/**
+ * Rolling per-period returns of a fixed set of symbols and their covariance, for the `maxVar`
+ * limit. Prices are sampled at the first update of each period (UTC days by default), so the
+ * estimate at time t uses only prices seen up to t: no look-ahead in a backtest.
+ */
+export class RollingCovariance {
+  private readonly n: number;
+  private readonly rets: Float64Array[];
+  private readonly prev: Float64Array;
+  private count = 0;
+  private head = 0;
+  private period = Number.NaN;
+  private cached: Float64Array | null = null;
+
+  constructor(
+    readonly symbols: readonly string[],
+    /** Returns kept (default 250 periods). */
+    readonly window = 250,
+    /** Fewer returns than this → no estimate (default 20). */
+    readonly minObservations = 20,
+    readonly periodMs = 86_400_000,
+  ) {
+    this.n = symbols.length;
+    this.rets = symbols.map(() => new Float64Array(window));
+    this.prev = new Float64Array(this.n).fill(Number.NaN);
+  }
+
+  /** Call on every mark; it only records when a new period starts. */
+  update(ts: number, priceOf: (symbol: string) => number): void {
+    const p = Math.floor(ts / this.periodMs);
+    if (p === this.period) return;
+    this.period = p;
+    let complete = true;
+    for (let i = 0; i < this.n; i++) if (!(this.prev[i]! > 0) || !(priceOf(this.symbols[i]!) > 0)) complete = false;
+    if (complete) {
+      for (let i = 0; i < this.n; i++) this.rets[i]![this.head] = priceOf(this.symbols[i]!) / this.prev[i]! - 1;
+      this.head = (this.head + 1) % this.window;
+      if (this.count < this.window) this.count++;
+      this.cached = null;
+    }
+    for (let i = 0; i < this.n; i++) this.prev[i] = priceOf(this.symbols[i]!);
+  }
+
+  /** Sample covariance of the kept returns (row-major n×n), or null with too little history. */
+  covariance(): Float64Array | null {
+    if (this.count < Math.max(2, this.minObservations)) return null;
+    if (this.cached === null) {
+      // Ring order does not matter for a covariance, only which returns are kept.
+      this.cached = covarianceMatrix(this.rets.map((r) => r.subarray(0, this.count)));
+    }
+    return this.cached;
+  }
+}

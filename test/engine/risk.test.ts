@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { InputError } from '../../engine/errors.ts';
 import { KillSwitch, type KillTransition } from '../../engine/killswitch.ts';
-import { isReducing, parseRiskConfigText, RiskConfigSchema, RiskEngine, type RiskResult } from '../../engine/risk.ts';
+import { isReducing, parseRiskConfigText, RiskConfigSchema, RiskEngine, riskGate, type RiskResult } from '../../engine/risk.ts';
+import { RollingCovariance } from '../../engine/var.ts';
 import { order, SimAccount } from './risk.support.ts';
 
 const HOUR = 3_600_000;
@@ -246,5 +247,31 @@ describe('hard limits and the kill switch', () => {
     risk.onMark(T0 + 1, 899, 'bot');
     expect(ks.effective('bot')).toBe('HALTED');
     expect(ks.effective('other')).toBe('ACTIVE');
+  });
+});
+
+describe('maxVar through the engine gate', () => {
+  it('refuses an order that takes parametric 1-day VaR past the limit, and fails closed without history', () => {
+    const cov = new RollingCovariance(['BTC/USDT'], 250, 4);
+    const gate = riskGate(RiskEngine.from({ maxVar: '0.5%', varConfidence: 0.99 }), { covariance: cov });
+    let price = 100;
+    const engine = { ts: T0, cash: 100_000, equity: () => 100_000, qty: () => 0, avgPrice: () => 0, lastPrice: () => price, lastDataTs: () => T0, openOrderCount: () => 0 };
+    const buy = (amount: number) => gate.check({ agentId: 'a1', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount, refPrice: price }, engine);
+    gate.onMark!(T0, engine);
+    expect(buy(10)).toMatchObject({ ok: false, breach: { limit: 'maxVar', attempted: 'unknown' } });
+    // Daily returns +2%, −2%, +2%, −2%: mean 0, sample σ = √(0.0016/3).
+    for (const [d, p] of [[1, 102], [2, 99.96], [3, 101.9592], [4, 99.920016]] as const) {
+      price = p;
+      gate.onMark!(T0 + d * DAY, engine);
+    }
+    const sigma = Math.sqrt(0.0016 / 3);
+    const varOf = (qty: number) => (2.3263478740408408 * sigma * qty * price) / 100_000;
+    const ok = 90, tooBig = 95; // ≈ 0.483% and 0.510% of equity
+    expect(varOf(ok)).toBeLessThan(0.005);
+    expect(varOf(tooBig)).toBeGreaterThan(0.005);
+    expect(buy(ok).ok).toBe(true);
+    const r = buy(tooBig);
+    expect(r).toMatchObject({ ok: false, breach: { limit: 'maxVar' } });
+    if (!r.ok) expect(r.breach.attempted as number).toBeCloseTo(varOf(tooBig), 4);
   });
 });

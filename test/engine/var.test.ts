@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  cholesky, covarianceMatrix, historicalVar, historicalVarEs, monteCarloVar, normalCdf, normalQuantile,
+  cholesky, covarianceMatrix, historicalVar, historicalVarEs, monteCarloVar, normalCdf, normalQuantile, RollingCovariance,
   parametricVar, parametricVarEs, varReport,
 } from '../../engine/var.ts';
 
@@ -97,5 +97,29 @@ describe('linear algebra', () => {
   it('sample covariance divides by T − 1', () => {
     // x = [1,2,3,4], y = [2,4,6,9]: means 2.5, 5.25; Σdx² = 5, Σdxdy = 11.5, Σdy² = 26.75.
     expect(Array.from(covarianceMatrix([[1, 2, 3, 4], [2, 4, 6, 9]])).map((v) => +v.toFixed(12))).toEqual([5 / 3, 11.5 / 3, 11.5 / 3, 26.75 / 3].map((v) => +v.toFixed(12)));
+  });
+});
+
+describe('RollingCovariance', () => {
+  const DAY = 86_400_000;
+  it('samples the first price of each UTC day and matches the covariance of those returns', () => {
+    const rc = new RollingCovariance(['A', 'B'], 250, 2);
+    const a = [100, 101, 99.99, 100.9899];
+    const b = [50, 49.5, 49.995, 49.49505];
+    for (let d = 0; d < a.length; d++) {
+      rc.update(d * DAY, (s) => (s === 'A' ? a[d]! : b[d]!));
+      // Later prices the same day are ignored: only the day's first mark counts.
+      rc.update(d * DAY + 3_600_000, () => 1e9);
+    }
+    // Returns: A +1%, −1%, +1%; B −1%, +1%, −1% (perfectly anti-correlated).
+    const want = covarianceMatrix([[0.01, -0.01, 0.01], [-0.01, 0.01, -0.01]]);
+    Array.from(rc.covariance()!).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 12));
+  });
+  it('gives no estimate before minObservations returns', () => {
+    const rc = new RollingCovariance(['A'], 250, 5);
+    for (let d = 0; d < 5; d++) rc.update(d * DAY, () => 100 + d);
+    expect(rc.covariance()).toBeNull(); // 4 returns
+    rc.update(5 * DAY, () => 106);
+    expect(rc.covariance()).not.toBeNull();
   });
 });
