@@ -164,6 +164,7 @@ export class Engine implements EngineView {
   private readonly journal: JournalSink | undefined;
   private readonly gate: OrderGate | undefined;
   private readonly markets: Readonly<Record<string, MarketSpec>>;
+  private readonly defaultMarkets = new Map<string, MarketSpec>();
   private readonly states: SymbolState[] = [];
   private readonly stateBySymbol = new Map<string, SymbolState>();
   private readonly slots: IndicatorSlot[] = [];
@@ -240,7 +241,11 @@ export class Engine implements EngineView {
   }
 
   market(symbol: string): MarketSpec {
-    return this.markets[symbol] ?? defaultMarket(symbol);
+    const m = this.markets[symbol];
+    if (m !== undefined) return m;
+    let d = this.defaultMarkets.get(symbol);
+    if (d === undefined) this.defaultMarkets.set(symbol, (d = defaultMarket(symbol)));
+    return d;
   }
 
   /** The per-symbol handle the columnar driver passes to `barOf`. */
@@ -442,8 +447,8 @@ export class Engine implements EngineView {
       agentId: this.agentId,
       symbol,
       action,
-      factors: r.factors ?? {},
-      weights: r.weights ?? {},
+      factors: r.factors ?? NONE,
+      weights: r.weights ?? NONE,
       confidence: clampConfidence(r.confidence),
       reasoning: r.reasoning ?? '',
       orderIds: [],
@@ -683,6 +688,8 @@ export class Engine implements EngineView {
 }
 
 const ALL_IN: SizeSpec = { kind: 'all-in' };
+/** Shared by every decision that names no factors or weights (one object, not one per order). */
+const NONE: Readonly<Record<string, never>> = Object.freeze({});
 
 function clampConfidence(c: number | undefined): number {
   if (c === undefined || !Number.isFinite(c)) return 50;

@@ -544,12 +544,24 @@ export class SimulatedBroker {
 
   private compact(list: BrokerOrder[]): void {
     let w = 0;
+    let released = false;
     for (let r = 0; r < list.length; r++) {
       const o = list[r]!;
       // Finished orders leave the book; the engine keeps its own record of them.
       if (o.status === 'pending' || o.status === 'open') list[w++] = o;
+      else if (o.parentId !== undefined || this.parents.has(o.id)) released = true;
     }
     if (w !== list.length) list.length = w;
+    if (released) this.releaseParents();
+  }
+
+  /** A bracket parent is forgotten once it and all its children are finished. */
+  private releaseParents(): void {
+    for (const [id, p] of this.parentOrders) {
+      if ((p.status === 'pending' || p.status === 'open') || this.children(id).length > 0) continue;
+      this.parentOrders.delete(id);
+      this.parents.delete(id);
+    }
   }
 }
 
