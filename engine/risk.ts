@@ -423,7 +423,7 @@ export class RiskEngine {
       if (!(px > 0)) return noPrice(s, 'maxOrderNotional', sym);
       const n = o.amount * px;
       if (n > L.maxOrderNotional) {
-        return mk('maxOrderNotional', s, L.maxOrderNotional, n, 0, `order notional ${round(n)} exceeds ${L.maxOrderNotional}`);
+        return mk('maxOrderNotional', s, L.maxOrderNotional, n, 'n/a', `order notional ${round(n)} exceeds ${L.maxOrderNotional}`);
       }
     }
     if (L.maxPositionQty !== undefined && Math.abs(after) > L.maxPositionQty) {
@@ -450,14 +450,14 @@ export class RiskEngine {
       if (L.maxDailyLoss !== undefined) {
         const pnl = eq - t.dayStart;
         if (pnl <= -L.maxDailyLoss || s.lossDay === t.day) {
-          return mk('maxDailyLoss', s, -L.maxDailyLoss, -L.maxDailyLoss, round(pnl),
+          return mk('maxDailyLoss', s, -L.maxDailyLoss, 'risk-increasing order', round(pnl),
             `daily loss limit ${-L.maxDailyLoss} reached today (P&L ${round(pnl)}); only reducing orders until the next UTC day`);
         }
       }
       if (L.maxDrawdown !== undefined) {
         const dd = drawdown(eq, t.peak);
         if (dd >= L.maxDrawdown - DD_EPS) {
-          return mk('maxDrawdown', s, -L.maxDrawdown, -L.maxDrawdown, -round(dd),
+          return mk('maxDrawdown', s, -L.maxDrawdown, 'risk-increasing order', -round(dd),
             `drawdown ${round(dd * 100)}% from peak ${round(t.peak)} reached the limit ${L.maxDrawdown * 100}%`);
         }
       }
