@@ -215,7 +215,7 @@ describe('hard limits and the kill switch', () => {
     ks.override({ scope: 'global' }, { by: 'alice', reason: 'checked the feed', ts: a.ts });
     a.tick('BTC/USDT', 49_000, T0 + 3 * HOUR);
     risk.onMark(a.ts, a.equity);
-    expect(breachOf(risk.check(order({ side: 'buy', amount: 0.01 }), a))).toMatchObject({ limit: 'maxDailyLoss', limitValue: -10_000, current: -1_000 }) // recovered, still latched;
+    expect(breachOf(risk.check(order({ side: 'buy', amount: 0.01 }), a))).toMatchObject({ limit: 'maxDailyLoss', limitValue: -10_000, current: -1_000 }); // recovered, still latched
     a.tick('BTC/USDT', 49_000, T0 + DAY);
     risk.onMark(a.ts, a.equity);
     expect(risk.check(order({ side: 'buy', amount: 0.01 }), a).ok).toBe(true);
