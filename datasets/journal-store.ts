@@ -22,16 +22,9 @@ import type { Store } from './store.ts';
 
 type Target = Store | DuckDBConnection;
 
-const TABLE_SQL = `CREATE TABLE IF NOT EXISTS journal (
-  run_id VARCHAR NOT NULL,
-  seq BIGINT NOT NULL,
-  ts BIGINT NOT NULL,
-  type VARCHAR NOT NULL,
-  payload JSON NOT NULL,
-  prev_hash VARCHAR NOT NULL,
-  hash VARCHAR NOT NULL,
-  PRIMARY KEY (run_id, seq)
-)`;
+const COLUMNS_SQL = `run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, ts BIGINT NOT NULL, type VARCHAR NOT NULL,
+  payload JSON NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL`;
+const TABLE_SQL = `CREATE TABLE IF NOT EXISTS journal (${COLUMNS_SQL}, PRIMARY KEY (run_id, seq))`;
 
 async function withConn<T>(t: Target, fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   return 'withConnection' in t ? t.withConnection(fn) : fn(t);
@@ -46,28 +39,33 @@ export async function writeJournal(t: Target, runId: string, entries: readonly J
     await c.run(TABLE_SQL);
     const have = await c.runAndReadAll('SELECT count(*) AS n FROM journal WHERE run_id = $1', [runId]);
     if (Number(have.getRows()[0]![0]) > 0) throw new InputError(`run ${runId} already has a journal in the store`);
-    await c.run('BEGIN TRANSACTION');
-    try {
-      const ap = await c.createAppender('journal');
-      for (const e of entries) {
-        ap.appendVarchar(runId);
-        ap.appendBigInt(BigInt(e.seq));
-        ap.appendBigInt(BigInt(e.ts));
-        ap.appendVarchar(e.type);
-        ap.appendVarchar(canonicalJson(e.payload));
-        ap.appendVarchar(e.prevHash);
-        ap.appendVarchar(e.hash);
-        ap.endRow();
-      }
-      ap.flushSync();
-      ap.closeSync();
-      await c.run('COMMIT');
-    } catch (err) {
-      await c.run('ROLLBACK');
-      throw err;
-    }
+    await insertEntries(c, runId, entries);
     return entries.length;
   });
+}
+
+/** Append rows in one transaction, as they are (no chain check: exports of a damaged journal must work). */
+async function insertEntries(c: DuckDBConnection, runId: string, entries: readonly JournalEntry[]): Promise<void> {
+  await c.run('BEGIN TRANSACTION');
+  try {
+    const ap = await c.createAppender('journal');
+    for (const e of entries) {
+      ap.appendVarchar(runId);
+      ap.appendBigInt(BigInt(e.seq));
+      ap.appendBigInt(BigInt(e.ts));
+      ap.appendVarchar(e.type);
+      ap.appendVarchar(canonicalJson(e.payload));
+      ap.appendVarchar(e.prevHash);
+      ap.appendVarchar(e.hash);
+      ap.endRow();
+    }
+    ap.flushSync();
+    ap.closeSync();
+    await c.run('COMMIT');
+  } catch (err) {
+    await c.run('ROLLBACK');
+    throw err;
+  }
 }
 
 /** The run's entries in seq order, exactly as written (not verified: call `verify`). */
@@ -121,8 +119,9 @@ export async function exportJournal(entries: readonly JournalEntry[], format: Jo
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
   try {
-    await c.run(TABLE_SQL);
-    if (entries.length) await writeJournal(c, runId || 'export', entries);
+    // No primary key here: a damaged journal (duplicate seqs) must still export for inspection.
+    await c.run(`CREATE TABLE journal (${COLUMNS_SQL})`);
+    await insertEntries(c, runId, entries);
     const opts = format === 'csv' ? '(FORMAT csv, HEADER true)' : '(FORMAT parquet)';
     await c.run(`COPY (SELECT * FROM journal ORDER BY seq) TO '${outPath.replaceAll("'", "''")}' ${opts}`);
   } finally {

@@ -105,3 +105,12 @@ describe('JSONL file journal', () => {
     await expect(FileJournal.open(join(dir, 'garbage.jsonl'))).rejects.toThrow(/garbage\.jsonl:1/);
   });
 });
+
+describe('export of a damaged journal', () => {
+  it('still writes CSV and Parquet (for inspection), duplicates included', async () => {
+    const es = [...sampleJournal().entries()];
+    es.splice(3, 0, es[2]!); // a duplicated entry
+    await exportJournal(es, 'csv', join(dir, 'damaged.csv'), 'r9');
+    expect(readFileSync(join(dir, 'damaged.csv'), 'utf8').trim().split('\n')).toHaveLength(es.length + 1);
+  });
+});
