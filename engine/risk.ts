@@ -6,7 +6,8 @@ import type { Side } from './types.ts';
 import type { OrderType } from './orders.ts';
 import type { KillSwitch } from './killswitch.ts';
 import type { EngineView, OrderGate } from './backtest.ts';
-import { normalQuantile, portfolioSigma, type RollingCovariance } from './var.ts';
+import { portfolioSigma, type RollingCovariance } from './var.ts';
+import { normalInv } from './overfitting.ts';
 
 /**
  * Constraint engine: every order passes `RiskEngine.check` before the broker sees it.
@@ -607,7 +608,7 @@ class EngineRiskView implements RiskView {
       w[i] = (this.engine.qty(s) + (s === symbol ? signedQty : 0)) * this.engine.lastPrice(s);
     }
     let z = this.z.get(confidence);
-    if (z === undefined) this.z.set(confidence, (z = normalQuantile(confidence)));
+    if (z === undefined) this.z.set(confidence, (z = normalInv(confidence)));
     return (z * portfolioSigma(w, cov)) / this.engine.equity();
   }
   get ts(): number {

@@ -1,4 +1,5 @@
 import { createRng } from './rng.ts';
+import { normalInv } from './overfitting.ts';
 
 /**
  * Value at Risk and expected shortfall of a portfolio of positions, three ways.
@@ -36,35 +37,8 @@ export interface VarReport {
   readonly monteCarlo: VarFigures;
 }
 
-/** Standard normal CDF (Marsaglia 2004 series; ~1e-15 absolute for |x| < 8). */
-export function normalCdf(x: number): number {
-  if (x < -8) return 0;
-  if (x > 8) return 1;
-  let s = x, t = 0, b = x;
-  const q = x * x;
-  for (let i = 1; s !== t; ) {
-    t = s;
-    i += 2;
-    b *= q / i;
-    s = t + b;
-  }
-  return 0.5 + s * Math.exp(-0.5 * q - 0.91893853320467274178);
-}
-
-export function normalPdf(x: number): number {
+function normalPdf(x: number): number {
   return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-}
-
-/** Inverse standard normal CDF by Newton's method on `normalCdf`. */
-export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`quantile level must be in (0, 1), got ${p}`);
-  let x = 0;
-  for (let i = 0; i < 100; i++) {
-    const step = (normalCdf(x) - p) / normalPdf(x);
-    x -= step;
-    if (Math.abs(step) < 1e-14) break;
-  }
-  return x;
 }
 
 /** Portfolio P&L per scenario: Σ_i w_i · r_i[t]. */
@@ -131,7 +105,7 @@ export function portfolioSigma(exposures: ArrayLike<number>, cov: ArrayLike<numb
 /** Normal VaR/ES for a P&L with standard deviation `sigma` and mean `mu` (currency). */
 export function parametricVarEs(sigma: number, confidence: number, mu = 0): VarEs {
   checkConfidence(confidence);
-  const z = normalQuantile(confidence);
+  const z = normalInv(confidence);
   return { var: z * sigma - mu, es: (sigma * normalPdf(z)) / (1 - confidence) - mu };
 }
 
