@@ -1,5 +1,6 @@
 import type { MarketSpec } from './types.ts';
 import { checkMarketLimits, roundAmount } from './market.ts';
+import { varianceOf } from './overfitting.ts';
 
 /**
  * Position sizing rules a strategy or agent can use instead of a raw quantity. Each returns a
@@ -66,16 +67,9 @@ export function volTargetQty(i: VolTargetInput): number {
   return toMarketQty((i.equity * lev) / i.price, i.price, i.market);
 }
 
-/** Sample standard deviation of per-period simple returns × √periodsPerYear. */
+/** Sample standard deviation of per-period simple returns × √periodsPerYear (0 with fewer than two). */
 export function realisedVol(returns: ArrayLike<number>, periodsPerYear: number): number {
-  const n = returns.length;
-  if (n < 2) return Number.NaN;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += returns[i]!;
-  mean /= n;
-  let ss = 0;
-  for (let i = 0; i < n; i++) ss += (returns[i]! - mean) ** 2;
-  return Math.sqrt(ss / (n - 1)) * Math.sqrt(periodsPerYear);
+  return Math.sqrt(varianceOf(returns) * periodsPerYear);
 }
 
 export interface KellyInput {
