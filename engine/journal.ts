@@ -3,8 +3,7 @@ import { Portfolio, type LotMethod, type PortfolioSnapshot } from './portfolio.t
 import { KillSwitch, type KillSwitchStatus, type KillTransition } from './killswitch.ts';
 import type { Breach } from './risk.ts';
 import type { DecisionRecord } from './decision.ts';
-import type { Fill, OrderType, TimeInForce } from './orders.ts';
-import type { Side } from './types.ts';
+import type { Fill, OrderRequest } from './orders.ts';
 
 /**
  * The decision audit journal: an append-only, hash-chained sequence of entries
@@ -27,21 +26,10 @@ export const GENESIS_HASH = '0'.repeat(64);
  * An order as journaled when it is submitted: the request, who sent it and why (the engine
  * journals exactly this shape; the entry's ts is the submit time).
  */
-export interface JournalOrder {
+export interface JournalOrder extends OrderRequest {
   readonly id: string;
   readonly agentId: string;
   readonly decisionId: string;
-  readonly symbol: string;
-  readonly side: Side;
-  readonly type: OrderType;
-  readonly amount: number;
-  readonly price?: number;
-  readonly stopPrice?: number;
-  readonly trailingAmount?: number;
-  readonly trailingPercent?: number;
-  readonly timeInForce?: TimeInForce;
-  readonly reduceOnly?: boolean;
-  readonly postOnly?: boolean;
   readonly ocoGroup?: string;
   readonly parentId?: string;
 }
