@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { z } from 'zod';
 import { InputError } from '../../engine/errors.ts';
 
 /** The DuckDB file: `--db`, else $CS_DB, else ./cryptosentinel.duckdb in the working directory. */
@@ -38,4 +39,18 @@ export function parseTime(value: string, flag: string): number {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) throw new InputError(`${flag}: cannot read "${value}" as a date (use YYYY-MM-DD, ISO 8601 or epoch ms)`);
   return t;
+}
+
+/**
+ * Validate a command's parsed options with zod; the first problem becomes an InputError naming
+ * the flag as typed (`cancelAll` → `--cancel-all`).
+ */
+export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    const flag = `--${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new InputError(`${flag}: ${i.message}`);
+  }
+  return r.data;
 }

@@ -4,7 +4,7 @@ import { CheckFailedError, InputError } from '../../../engine/errors.ts';
 import { verify, why, type JournalEntry, type WhyReport } from '../../../engine/journal.ts';
 import { openStore, type Store } from '../../../datasets/store.ts';
 import { exportJournal, listJournalRuns, readJournal, readJournalFile } from '../../../datasets/journal-store.ts';
-import { addDbOption, addJsonOption, parseTime, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, parseOptions, parseTime, printJson, resolveDbPath } from '../options.ts';
 
 /**
  * `cs journal verify|why|export|ls`: the decision audit journal of a backtest run (DuckDB table
@@ -20,15 +20,6 @@ const Source = z
   .refine((o) => !(o.file && o.run), { message: '--run and --file exclude each other', path: ['file'] });
 
 type SourceOpts = z.infer<typeof Source>;
-
-function parseOpts<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new InputError(`--${String(i.path[0] ?? '')}: ${i.message}`);
-  }
-  return r.data;
-}
 
 async function withStore<T>(opts: SourceOpts, fn: (s: Store) => Promise<T>): Promise<T> {
   const store = await openStore(resolveDbPath(opts.db), { readOnly: true });
@@ -80,7 +71,7 @@ export function register(program: Command): void {
       .command('verify')
       .description('check the hash chain; exit 1 and say where when an entry was changed, removed, inserted or reordered'),
   ).action(async (raw: Record<string, unknown>) => {
-    const opts = parseOpts(Source, raw);
+    const opts = parseOptions(Source, raw);
     const results = (await load(opts)).map((j) => ({ source: j.label, tornBytes: j.tornBytes, ...verify(j.entries) }));
     const bad = results.filter((r) => !r.ok);
     if (opts.json) printJson({ ok: bad.length === 0, results });
@@ -103,7 +94,7 @@ export function register(program: Command): void {
       .argument('<order-or-time>', 'an order id, or a time (ISO 8601 or epoch ms): the last order submitted by then')
       .description('the decision behind an order: factors, weights, confidence, reasoning, risk checks, fills'),
   ).action(async (query: string, raw: Record<string, unknown>) => {
-    const opts = parseOpts(Source, raw);
+    const opts = parseOptions(Source, raw);
     const journals = await load(opts);
     let found: { label: string; report: WhyReport } | null = null;
     for (const j of journals) {
@@ -144,7 +135,7 @@ export function register(program: Command): void {
       .requiredOption('--format <format>', 'jsonl | csv | parquet')
       .requiredOption('--out <file>', 'output file'),
   ).action(async (raw: Record<string, unknown>) => {
-    const opts = parseOpts(ExportOpts, raw);
+    const opts = parseOptions(ExportOpts, raw);
     const journals = await load(opts);
     if (journals.length > 1) throw new InputError(`the store has ${journals.length} runs: choose one with --run`);
     const j = journals[0]!;
@@ -157,7 +148,7 @@ export function register(program: Command): void {
   addDbOption(ls);
   addJsonOption(ls);
   ls.action(async (raw: Record<string, unknown>) => {
-    const opts = parseOpts(Source, raw);
+    const opts = parseOptions(Source, raw);
     const runs = await withStore(opts, (s) => listJournalRuns(s));
     if (opts.json) printJson(runs);
     else if (runs.length === 0) process.stdout.write('no journals\n');

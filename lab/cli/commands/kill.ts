@@ -4,7 +4,7 @@ import { CheckFailedError, InputError } from '../../../engine/errors.ts';
 import { KillSwitch, type KillSwitchCommand, type KillSwitchStatus } from '../../../engine/killswitch.ts';
 import { FileJournal, readJournalFile } from '../../../datasets/journal-store.ts';
 import { verify, type JournalEntry } from '../../../engine/journal.ts';
-import { addJsonOption, printJson } from '../options.ts';
+import { addJsonOption, parseOptions, printJson } from '../options.ts';
 
 /**
  * `cs kill trip|override|status --file <journal.jsonl>`: the kill switch of a live journal file.
@@ -22,15 +22,6 @@ const Who = { by: z.string().trim().min(1), reason: z.string().trim().min(1) };
 const TripOpts = z.object({ ...Common, ...Who, to: z.enum(['halted', 'reducing']).default('halted'), cancelAll: z.boolean().optional(), flatten: z.boolean().optional() });
 const OverrideOpts = z.object({ ...Common, ...Who, to: z.enum(['active', 'reducing']).default('active') });
 const StatusOpts = z.object(Common);
-
-function parseOpts<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new InputError(`--${String(i.path[0] ?? '')}: ${i.message}`);
-  }
-  return r.data;
-}
 
 function journalPath(file: string | undefined): string {
   const p = file ?? process.env.CS_JOURNAL;
@@ -66,7 +57,7 @@ export function register(program: Command): void {
       .option('--cancel-all', 'on HALTED: cancel every open order')
       .option('--flatten', 'on HALTED: close every position with reduce-only market orders'),
   ).action(async (raw: Record<string, unknown>) => {
-    const o = parseOpts(TripOpts, raw);
+    const o = parseOptions(TripOpts, raw);
     await change(o, {
       type: 'trip', ...scope(o.agent), to: o.to === 'halted' ? 'HALTED' : 'REDUCING', by: o.by, reason: o.reason, ts: Date.now(),
       ...(o.cancelAll ? { cancelAll: true } : {}), ...(o.flatten ? { flatten: true } : {}),
@@ -81,12 +72,12 @@ export function register(program: Command): void {
       .requiredOption('--reason <why>', 'why it is safe')
       .option('--to <state>', 'active | reducing', 'active'),
   ).action(async (raw: Record<string, unknown>) => {
-    const o = parseOpts(OverrideOpts, raw);
+    const o = parseOptions(OverrideOpts, raw);
     await change(o, { type: 'override', ...scope(o.agent), to: o.to === 'active' ? 'ACTIVE' : 'REDUCING', by: o.by, reason: o.reason, ts: Date.now() });
   });
 
   common(kill.command('status').description('the kill-switch state folded from the journal')).action(async (raw: Record<string, unknown>) => {
-    const o = parseOpts(StatusOpts, raw);
+    const o = parseOptions(StatusOpts, raw);
     const path = journalPath(o.file);
     const { entries } = await readJournalFile(path);
     const v = verify(entries);
