@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import { InputError } from '../engine/errors.ts';
+import { timeframeToMs } from '../engine/timeframe.ts';
+import type { Metrics } from '../engine/metrics.ts';
+import { backtestRequestSchema, runLoaded, type BacktestReport, type BacktestRequest } from './backtest.ts';
+import type { LoadedStrategy } from './strategy-loader.ts';
+import type { Market } from './market-data.ts';
+
+/**
+ * One parameter set on data already in memory: the unit of work of sweeps, walk-forward windows
+ * and Monte Carlo re-runs. The data is loaded once (SharedArrayBuffer-backed, so worker threads
+ * read the same memory) and every run only varies params and seed.
+ */
+
+/** Everything of a backtest request but the strategy's params and the seed (validated). */
+export type RunConfig = z.output<typeof backtestRequestSchema>;
+
+export function parseRunConfig(request: BacktestRequest): RunConfig {
+  const r = backtestRequestSchema.safeParse(request);
+  if (!r.success) throw new InputError(r.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  try {
+    timeframeToMs(r.data.timeframe);
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  return r.data;
+}
+
+/** A full backtest of one parameter set: metrics, equity curve (`run.curve`), trades, hashes. */
+export function runParams(loaded: LoadedStrategy, config: RunConfig, market: Market, params: Readonly<Record<string, unknown>>, seed = config.seed): BacktestReport {
+  return runLoaded(loaded, { ...config, params: { ...params }, seed }, market.series, market.datasets);
+}
+
+/** What a sweep keeps of a run (a row in DuckDB, a message between threads or machines). */
+export interface RunSummary {
+  /** Parameters as the strategy saw them (schema output, defaults filled in). */
+  readonly params: unknown;
+  readonly seed: number;
+  readonly metrics: Metrics;
+  readonly resultHash: string;
+}
+
+export function summarise(r: BacktestReport): RunSummary {
+  return { params: r.params, seed: r.seed, metrics: r.metrics, resultHash: r.resultHash };
+}

@@ -1,0 +1,36 @@
+import { getHeapStatistics } from 'node:v8';
+import { workerData } from 'piscina';
+import { InputError } from '../engine/errors.ts';
+import { loadStrategy } from './strategy-loader.ts';
+import { runParams, summarise, type RunSummary } from './evaluate.ts';
+import type { PoolTask, PoolTaskResult, PoolWorkerData } from './pool.ts';
+
+/**
+ * One worker thread of the backtest pool. The market arrives once, in workerData, as views on the
+ * main thread's SharedArrayBuffers (structured clone shares them, it does not copy), and the
+ * strategy is loaded once; each task then carries only a parameter set and a seed.
+ */
+const data = workerData as PoolWorkerData;
+const loaded = await loadStrategy(data.strategy);
+if (loaded.codeHash !== data.codeHash) {
+  throw new Error(`strategy ${data.strategy} changed on disk since the sweep started (code hash ${loaded.codeHash.slice(0, 12)} ≠ ${data.codeHash.slice(0, 12)})`);
+}
+let peakHeap = 0;
+
+export default function task(t: PoolTask): PoolTaskResult {
+  if (t.kind === 'probe') {
+    const col = data.market.series[t.series]![t.field];
+    const heap = getHeapStatistics().used_heap_size;
+    peakHeap = Math.max(peakHeap, heap);
+    let sum = 0;
+    for (let i = 0; i < col.length; i++) sum += col[i]!;
+    return { kind: 'probe', value: col[t.index]!, sum, shared: col.buffer instanceof SharedArrayBuffer, heapUsed: heap, peakHeap };
+  }
+  try {
+    const summary: RunSummary = summarise(runParams(loaded, data.config, data.market, t.params, t.seed));
+    peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
+    return { kind: 'run', summary };
+  } catch (err) {
+    return { kind: 'error', input: err instanceof InputError, message: err instanceof Error ? err.message : String(err) };
+  }
+}
