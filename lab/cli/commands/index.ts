@@ -6,8 +6,9 @@ import { register as backtest } from './backtest.ts';
 import { register as demo } from './demo.ts';
 import { register as journal } from './journal.ts';
 import { register as kill } from './kill.ts';
+import { register as tax } from './tax.ts';
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, tax];
