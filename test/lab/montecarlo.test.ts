@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../datasets/store.ts';
+import { csInProcess } from '../support/cli.ts';
 import { InputError } from '../../engine/errors.ts';
 import { createRng } from '../../engine/rng.ts';
 import { generateBars } from '../../datasets/synth.ts';
@@ -152,5 +157,55 @@ describe('re-running the strategy', () => {
     expect(new Set(seen).size).toBe(5);
     expect(rerunPaths([bars], rerun, base, 8760, { method: 'synthetic', paths: 5, seed: 7 })).toEqual(a);
     expect(a.settings['vol:BTC/USDT']).toBeCloseTo(0.5, 1);
+  });
+});
+
+describe('cs montecarlo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-mc-'));
+  const db = join(dir, 'mc.duckdb');
+  let runId = '';
+  beforeAll(async () => {
+    const store = await openStore(db);
+    try {
+      await store.writeBars({ exchange: 'synthetic', symbol: 'BTC/USDT', timeframe: '1h' }, generateBars({ symbol: 'BTC/USDT', timeframeMs: H, from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 4, 1), seed: 7, model: { kind: 'gbm', drift: 0.2, vol: 0.7 } }));
+    } finally {
+      await store.close();
+    }
+    const r = await csInProcess(['backtest', '--strategy', 'sma-cross', '--param', 'fast=10', '--param', 'slow=30', '--symbol', 'BTC/USDT', '--timeframe', '1h', '--db', db, '--json']);
+    runId = JSON.parse(r.out).runId;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('every method runs from a stored run, seeded, observed values matching the run', async () => {
+    for (const method of ['shuffle', 'bootstrap', 'block']) {
+      const args = ['montecarlo', '--run', runId, '--method', method, '--paths', '2000', '--seed', '3', '--db', db, '--json'];
+      const a = await csInProcess(args);
+      expect(a.err).toBe('');
+      expect(a.code).toBe(0);
+      expect((await csInProcess(args)).out).toBe(a.out);
+      const j = JSON.parse(a.out);
+      expect(j.paths).toBe(2000);
+      for (const k of ['finalReturn', 'maxDrawdown', 'sharpe']) for (const p of ['p5', 'p50', 'p95']) expect(typeof j[k][p]).toBe('number');
+      expect(j.probRuin).toBeGreaterThanOrEqual(0);
+    }
+    const b = JSON.parse((await csInProcess(['montecarlo', '--run', runId, '--method', 'bootstrap', '--paths', '100', '--db', db, '--json'])).out);
+    const bt = JSON.parse((await csInProcess(['backtest', '--strategy', 'sma-cross', '--param', 'fast=10', '--param', 'slow=30', '--symbol', 'BTC/USDT', '--timeframe', '1h', '--db', db, '--json', '--no-save'])).out);
+    expect(b.observed.finalReturn).toBeCloseTo(bt.metrics.totalReturn, 10);
+    expect(b.observed.maxDrawdown).toBeCloseTo(bt.metrics.maxDrawdown, 10);
+    expect(b.observed.sharpe).toBeCloseTo(bt.metrics.sharpe, 10);
+  });
+  it('re-runs the strategy for noise and synthetic, reproducing the stored run first', async () => {
+    const r = await csInProcess(['montecarlo', '--run', runId, '--method', 'noise', '--paths', '8', '--db', db, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.warnings).toEqual([]);
+    const s = await csInProcess(['montecarlo', '--run', runId, '--method', 'synthetic', '--paths', '8', '--db', db]);
+    expect(s.code).toBe(0);
+    expect(s.out).toMatch(/final return/);
+  });
+  it('bad input exits 2', async () => {
+    expect((await csInProcess(['montecarlo', '--run', runId, '--method', 'magic', '--db', db])).code).toBe(2);
+    expect((await csInProcess(['montecarlo', '--run', runId, '--paths', '0', '--db', db])).code).toBe(2);
+    expect((await csInProcess(['montecarlo', '--run', 'run-x', '--db', db])).code).toBe(2);
+    expect((await csInProcess(['montecarlo', '--run', runId, '--ruin-drawdown', '1.5', '--db', db])).code).toBe(2);
   });
 });

@@ -7,8 +7,12 @@ import { register as demo } from './demo.ts';
 import { register as journal } from './journal.ts';
 import { register as kill } from './kill.ts';
 import { register as tax } from './tax.ts';
+import { register as walkforward } from './walkforward.ts';
+import { register as montecarlo } from './montecarlo.ts';
+import { register as gate } from './gate.ts';
+import { register as promote } from './promote.ts';
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, tax];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, tax, walkforward, montecarlo, gate, promote];
