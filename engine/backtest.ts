@@ -11,6 +11,7 @@ import { createIndicator, indicatorSpec, parseIndicatorParams } from './indicato
 import type { IndicatorKernel } from './indicators/types.ts';
 import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError } from './errors.ts';
+import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
 import { canonicalJson, StreamHash } from './hash.ts';
 import type { ClosedTrade } from './metrics.ts';
 
@@ -51,6 +52,8 @@ export interface EngineView {
   /** Time of the last market data seen for a symbol (a bar's close time). */
   lastDataTs(symbol: string): number;
   openOrderCount(agentId?: string): number;
+  /** Unfilled quantity of open orders on one side of a symbol (position limits count them). */
+  openQty(symbol: string, side: 'buy' | 'sell'): number;
 }
 
 export interface BacktestOptions {
@@ -65,6 +68,13 @@ export interface BacktestOptions {
   readonly agentId?: string;
   readonly journal?: JournalSink;
   readonly gate?: OrderGate;
+  /**
+   * The kill switch the gate consults. The engine carries out what a HALT asks for: cancel the
+   * open orders and/or flatten every position (reduce-only market orders from the kill switch).
+   */
+  readonly killSwitch?: KillSwitch;
+  /** Recorded in the journal's run_start: what a result and a promotion are pinned to. */
+  readonly provenance?: { readonly codeHash?: string; readonly datasetHash?: string; readonly source?: string };
 }
 
 export interface EquityCurve {
@@ -163,6 +173,10 @@ export class Engine implements EngineView {
   private readonly ctx: StrategyContext<unknown>;
   private readonly journal: JournalSink | undefined;
   private readonly gate: OrderGate | undefined;
+  private readonly killSwitch: KillSwitch | undefined;
+  /** The HALT (its `since`) whose cancel/flatten has been carried out, per scope. */
+  private readonly haltsHandled = new Map<string, number>();
+  private readonly provenance: BacktestOptions['provenance'];
   private readonly markets: Readonly<Record<string, MarketSpec>>;
   private readonly defaultMarkets = new Map<string, MarketSpec>();
   private readonly states: SymbolState[] = [];
@@ -204,6 +218,8 @@ export class Engine implements EngineView {
     this.agentId = opts.agentId ?? opts.strategy.name;
     this.journal = opts.journal;
     this.gate = opts.gate;
+    this.killSwitch = opts.killSwitch;
+    this.provenance = opts.provenance;
     this.markets = opts.markets ?? {};
     this.portfolio = new Portfolio({ cash: opts.cash ?? 10_000, ...(opts.lotMethod ? { lotMethod: opts.lotMethod } : {}) });
     const brokerConfig: BrokerConfig = { ...defaultBrokerConfig, ...opts.broker };
@@ -240,6 +256,10 @@ export class Engine implements EngineView {
     return n;
   }
 
+  openQty(symbol: string, side: 'buy' | 'sell'): number {
+    return this.broker.openQty(symbol, side);
+  }
+
   market(symbol: string): MarketSpec {
     const m = this.markets[symbol];
     if (m !== undefined) return m;
@@ -272,7 +292,7 @@ export class Engine implements EngineView {
     if (this.started) return;
     this.started = true;
     this.ts = startTs;
-    this.journal?.append('run_start', { strategy: this.strategy.name, agentId: this.agentId, params: this.params, seed: this.seed, cash: this.portfolio.startCash, lotMethod: this.portfolio.lotMethod, symbols: this.symbols }, startTs);
+    this.journal?.append('run_start', { strategy: this.strategy.name, agentId: this.agentId, params: this.params, seed: this.seed, cash: this.portfolio.startCash, lotMethod: this.portfolio.lotMethod, symbols: this.symbols, ...(this.provenance ?? {}) }, startTs);
     this.strategy.init?.(this.ctx);
     this.initialized = true;
     this.record();
@@ -329,6 +349,7 @@ export class Engine implements EngineView {
     st.barIndex++;
     this.ts = closeTs;
     if (this.gate !== undefined) this.gate.onMark?.(closeTs, this);
+    if (this.killSwitch !== undefined && this.killSwitch.effective(this.agentId) === 'HALTED') this.actOnHalt();
     const view = this.view;
     view.symbol = st.symbol;
     view.ts = ts;
@@ -356,6 +377,7 @@ export class Engine implements EngineView {
     st.lastDataTs = ts;
     this.ts = ts;
     this.gate?.onMark?.(ts, this);
+    if (this.killSwitch !== undefined && this.killSwitch.effective(this.agentId) === 'HALTED') this.actOnHalt();
     this.strategy.onTrade?.(this.ctx, event);
   }
 
@@ -371,6 +393,7 @@ export class Engine implements EngineView {
     st.lastDataTs = ts;
     this.ts = ts;
     this.gate?.onMark?.(ts, this);
+    if (this.killSwitch !== undefined && this.killSwitch.effective(this.agentId) === 'HALTED') this.actOnHalt();
     this.strategy.onQuote?.(this.ctx, event);
   }
 
@@ -404,6 +427,34 @@ export class Engine implements EngineView {
     this.curveEq[n] = this.portfolio.equity();
     if (this.portfolio.grossExposure() !== 0) this.exposedPoints++;
     this.curveLen = ++n;
+  }
+
+  /**
+   * A HALT that asks to cancel all and/or flatten is carried out once, at the first mark after it:
+   * open orders are cancelled and every position is closed by reduce-only market orders sent as
+   * the kill switch (they still pass the gate, which lets exactly these through while HALTED).
+   */
+  private actOnHalt(): void {
+    const ks = this.killSwitch!;
+    const scopes: [string, KillScopeStatus][] = [
+      ['global', ks.scopeStatus({ scope: 'global' })],
+      [`agent:${this.agentId}`, ks.scopeStatus({ scope: 'agent', agentId: this.agentId })],
+    ];
+    for (const [key, st] of scopes) {
+      if (st.state !== 'HALTED' || st.since === null || this.haltsHandled.get(key) === st.since) continue;
+      this.haltsHandled.set(key, st.since);
+      if (st.cancelAll || st.flatten) {
+        for (const o of this.broker.openOrders()) this.broker.cancel(o.id, this.ts, `kill switch HALTED by ${st.by ?? 'a limit'}: cancel all`);
+      }
+      if (st.flatten) {
+        for (const symbol of this.portfolio.symbols()) {
+          const q = this.portfolio.qty(symbol);
+          if (q === 0) continue;
+          const reason = { factors: { position: q }, confidence: 100, reasoning: `kill switch HALTED (${st.reason ?? 'no reason given'}): flatten` };
+          this.place(symbol, q > 0 ? 'sell' : 'buy', { size: Math.abs(q), reduceOnly: true, reason }, 'close', { agentId: FLATTEN_AGENT_ID });
+        }
+      }
+    }
   }
 
   finish(): RunOutput {
@@ -489,7 +540,7 @@ export class Engine implements EngineView {
     side: 'buy' | 'sell',
     opts: OrderOptions,
     action: DecisionAction,
-    extra?: { ocoGroup?: string; parentId?: string; hasChildren?: boolean; decision?: DecisionRecord },
+    extra?: { ocoGroup?: string; parentId?: string; hasChildren?: boolean; decision?: DecisionRecord; agentId?: string },
   ): string | null {
     const decision = extra?.decision ?? this.decide(symbol, action, opts.reason);
     const type: OrderType = opts.type ?? 'market';
@@ -511,16 +562,17 @@ export class Engine implements EngineView {
       reduceOnly: opts.reduceOnly === true,
       postOnly: opts.postOnly === true,
     };
-    const id = `${this.agentId}-${++this.orderSeq}`;
+    const agentId = extra?.agentId ?? this.agentId;
+    const id = `${agentId}-${++this.orderSeq}`;
     const marketProblem = checkMarketLimits(market, amount, ref);
-    if (marketProblem) return this.reject(decision, id, req, { limit: 'market.precision', message: marketProblem });
-    const verdict = this.gate?.check({ ...req, agentId: this.agentId, refPrice: ref }, this);
-    if (verdict && !verdict.ok) return this.reject(decision, id, req, verdict.breach);
+    if (marketProblem) return this.reject(decision, id, agentId, req, { limit: 'market.precision', message: marketProblem });
+    const verdict = this.gate?.check({ ...req, agentId, refPrice: ref }, this);
+    if (verdict && !verdict.ok) return this.reject(decision, id, agentId, req, verdict.breach);
     (decision.orderIds as string[]).push(id);
-    this.journal?.append('order_submitted', { id, decisionId: decision.id, agentId: this.agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
+    this.journal?.append('order_submitted', { id, decisionId: decision.id, agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
     const order = this.broker.submit(req, {
       id,
-      agentId: this.agentId,
+      agentId,
       decisionId: decision.id,
       now: this.ts,
       ...(extra?.ocoGroup !== undefined ? { ocoGroup: extra.ocoGroup } : {}),
@@ -531,10 +583,10 @@ export class Engine implements EngineView {
     return order.status === 'rejected' ? null : id;
   }
 
-  private reject(decision: DecisionRecord, id: string, req: OrderRequest, breach: { limit: string; message: string } & Record<string, unknown>): null {
+  private reject(decision: DecisionRecord, id: string, agentId: string, req: OrderRequest, breach: { limit: string; message: string } & Record<string, unknown>): null {
     (decision.orderIds as string[]).push(id);
     decision.outcome = { status: 'rejected', limit: breach.limit, message: breach.message };
-    this.journal?.append('order_rejected', { id, decisionId: decision.id, agentId: this.agentId, ...req, breach }, this.ts);
+    this.journal?.append('order_rejected', { id, decisionId: decision.id, agentId, ...req, breach }, this.ts);
     return null;
   }
 

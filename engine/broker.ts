@@ -172,6 +172,15 @@ export class SimulatedBroker {
     return out;
   }
 
+  /** Unfilled quantity of the open orders on one side of a symbol. */
+  openQty(symbol: string, side: Side): number {
+    const book = this.books.get(symbol);
+    if (book === undefined) return 0;
+    let q = 0;
+    for (const o of book.orders) if (o.side === side && (o.status === 'pending' || o.status === 'open')) q += o.amount - o.filled;
+    return q;
+  }
+
   /** An open order (or a bracket parent) by client id. Books hold few open orders: a scan is cheap. */
   order(id: string): Order | undefined {
     return this.find(id);

@@ -272,7 +272,9 @@ export class Portfolio {
   private closeLots(b: PositionBook, qty: number, price: number, ts: number, closeFee: number): void {
     let left = qty;
     const sign = Math.sign(b.qty);
-    while (left > 0) {
+    // The position is a running sum and the lots are summed separately: after thousands of fills
+    // the two can differ in the last bits, so running out of lots with a residue left is normal.
+    while (left > 0 && b.head < b.lots.length) {
       const idx = this.pickLot(b);
       const lot = b.lots[idx]!;
       const take = Math.min(left, Math.abs(lot.qty));

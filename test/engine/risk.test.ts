@@ -255,7 +255,7 @@ describe('maxVar through the engine gate', () => {
     const cov = new RollingCovariance(['BTC/USDT'], 250, 4);
     const gate = riskGate(RiskEngine.from({ maxVar: '0.5%', varConfidence: 0.99 }), { covariance: cov });
     let price = 100;
-    const engine = { ts: T0, cash: 100_000, equity: () => 100_000, qty: () => 0, avgPrice: () => 0, lastPrice: () => price, lastDataTs: () => T0, openOrderCount: () => 0 };
+    const engine = { ts: T0, cash: 100_000, equity: () => 100_000, qty: () => 0, avgPrice: () => 0, lastPrice: () => price, lastDataTs: () => T0, openOrderCount: () => 0, openQty: () => 0 };
     const buy = (amount: number) => gate.check({ agentId: 'a1', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount, refPrice: price }, engine);
     gate.onMark!(T0, engine);
     expect(buy(10)).toMatchObject({ ok: false, breach: { limit: 'maxVar', attempted: 'unknown' } });
