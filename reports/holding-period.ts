@@ -8,7 +8,7 @@
  * the rule for a purchase on the last day of a month gives (hold until the first day of the 13th
  * month): bought 2023-02-28 → long-term from 2024-03-01, so a sale on 2024-02-29 is short-term.
  */
-export type Term = 'short' | 'long';
+export type HoldingTerm = 'short' | 'long';
 
 const DAY_MS = 86_400_000;
 
@@ -27,6 +27,6 @@ export function longTermFrom(acquiredTs: number): number {
   return Date.UTC(start.getUTCFullYear() + 1, start.getUTCMonth(), start.getUTCDate());
 }
 
-export function holdingTerm(acquiredTs: number, soldTs: number): Term {
+export function holdingTerm(acquiredTs: number, soldTs: number): HoldingTerm {
   return utcDay(soldTs) >= longTermFrom(acquiredTs) ? 'long' : 'short';
 }

@@ -9,9 +9,9 @@ export type TaxFormat = 'csv' | 'html' | 'json';
 export const TAX_FORMATS: readonly TaxFormat[] = ['csv', 'html', 'json'];
 
 /** YYYY-MM-DD → MM/DD/YYYY. */
-export const formDate = (iso: string): string => `${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(0, 4)}`;
+export const form8949Date = (iso: string): string => `${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(0, 4)}`;
 
-export const CSV_HEADER = [
+export const TAX_CSV_HEADER = [
   'Part', 'Box',
   '(a) Description of property', '(b) Date acquired', '(c) Date sold or disposed of', '(d) Proceeds (sales price)',
   '(e) Cost or other basis', '(f) Code(s)', '(g) Amount of adjustment', '(h) Gain or (loss)',
@@ -30,7 +30,7 @@ function cell(v: string, text: boolean): string {
 function csvRow(part: Form8949Part, r: TaxRow): string {
   const fields: [string, boolean][] = [
     [part.part, false], [part.box, false],
-    [r.description, true], [formDate(r.dateAcquired), false], [formDate(r.dateSold), false], [r.proceeds, false],
+    [r.description, true], [form8949Date(r.dateAcquired), false], [form8949Date(r.dateSold), false], [r.proceeds, false],
     [r.costBasis, false], ['', false], ['', false], [r.gain, false],
     [r.term, false], [r.asset, true], [r.quantity, false], [r.symbol, true], [r.sellOrderId, true], [r.lotOrderId, true],
   ];
@@ -39,7 +39,7 @@ function csvRow(part: Form8949Part, r: TaxRow): string {
 
 /** Part I rows, then Part II rows; totals are in the JSON and HTML forms (and sum from these rows). */
 export function taxCsv(report: TaxYearReport): string {
-  const lines = [CSV_HEADER.map((h) => cell(h, false)).join(',')];
+  const lines = [TAX_CSV_HEADER.map((h) => cell(h, false)).join(',')];
   for (const part of [report.partI, report.partII]) for (const r of part.rows) lines.push(csvRow(part, r));
   return lines.join('\r\n') + '\r\n';
 }
@@ -56,7 +56,7 @@ const money = (s: string): string => `<td class="num${s.startsWith('-') ? ' loss
 function partTable(p: Form8949Part): string {
   const body = p.rows.length
     ? p.rows
-        .map((r) => `<tr><td>${esc(r.description)}</td><td>${formDate(r.dateAcquired)}</td><td>${formDate(r.dateSold)}</td>${money(r.proceeds)}${money(r.costBasis)}<td></td><td></td>${money(r.gain)}<td class="ref">${esc(r.sellOrderId)} ← ${esc(r.lotOrderId)}</td></tr>`)
+        .map((r) => `<tr><td>${esc(r.description)}</td><td>${form8949Date(r.dateAcquired)}</td><td>${form8949Date(r.dateSold)}</td>${money(r.proceeds)}${money(r.costBasis)}<td></td><td></td>${money(r.gain)}<td class="ref">${esc(r.sellOrderId)} ← ${esc(r.lotOrderId)}</td></tr>`)
         .join('\n')
     : '<tr><td colspan="9" class="empty">No transactions</td></tr>';
   const t = p.totals;

@@ -4,7 +4,7 @@ import type { Side } from '../engine/types.ts';
 import {
   add, cmp, divRound, exact, formatCents, formatExact, isZero, min, mul, parseCents, parseExact, sign, sub, toCents, ZERO, type Exact,
 } from './exact.ts';
-import { holdingTerm, utcDate, utcYear, type Term } from './holding-period.ts';
+import { holdingTerm, utcDate, utcYear, type HoldingTerm } from './holding-period.ts';
 
 /**
  * Capital gains of spot crypto fills for Form 8949 and Schedule D (pure; no I/O).
@@ -93,7 +93,7 @@ export interface TaxRow {
   readonly costBasis: string;
   /** (h) = (d) − (e) */
   readonly gain: string;
-  readonly term: Term;
+  readonly term: HoldingTerm;
   readonly taxYear: number;
   readonly symbol: string;
   readonly sellOrderId: string;
