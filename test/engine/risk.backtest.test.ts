@@ -146,3 +146,43 @@ describe('every way a strategy places an order goes through the gate', () => {
     expect(rejections(journal.entries()).size).toBe(0);
   });
 });
+
+describe('the drawdown stop with flatten-on-halt', () => {
+  it('flattens on the trip; equity never goes below the stop by more than one bar\'s move', () => {
+    const config = parseRiskConfigText('maxDrawdown: -20%\nkillSwitch: { onDrawdown: HALTED, cancelAllOnHalt: true, flattenOnHalt: true }\n');
+    const journal = new Journal();
+    const ks = new KillSwitch({ onTransition: journalKillSwitch(journal) });
+    const risk = new RiskEngine(config, { killSwitch: ks });
+    const allIn = defineStrategy({
+      name: 'all-in',
+      params: z.object({}),
+      onBar(ctx, bar) {
+        // Keeps trying to buy the crash: after the halt every attempt must be refused.
+        if (ctx.position(bar.symbol).qty === 0) ctx.buy(bar.symbol, { size: ctx.sizing.allIn(), reason: { confidence: 90, reasoning: 'buy the dip' } });
+      },
+    });
+    const run = runColumnar({ strategy: allIn, seed: 1, cash: 10_000, broker: { takerFeeBps: 0 }, journal, gate: riskGate(risk), killSwitch: ks }, [series('BTC/USDT', 40_000)]);
+    const eq = Array.from(run.curve.equity);
+    let peak = -Infinity, worstBelowStop = 0, maxMove = 0;
+    for (let i = 0; i < eq.length; i++) {
+      peak = Math.max(peak, eq[i]!);
+      worstBelowStop = Math.max(worstBelowStop, 0.8 * peak - eq[i]!);
+      if (i > 0) maxMove = Math.max(maxMove, Math.abs(eq[i]! - eq[i - 1]!));
+    }
+    expect(maxMove).toBeGreaterThan(0);
+    expect(worstBelowStop).toBeLessThanOrEqual(maxMove);
+    // The kill switch's own flatten order closed the position, and it is journaled with its reason.
+    const flat = run.fills.filter((f) => f.agentId === 'killswitch');
+    expect(flat).toHaveLength(1);
+    expect(run.final.positions.every((p) => p.qty === 0)).toBe(true);
+    const flatDecision = run.decisions.find((d) => d.orderIds.includes(flat[0]!.orderId));
+    expect(flatDecision?.reasoning).toMatch(/kill switch HALTED .*flatten/);
+    // Nothing but the flatten was accepted after the trip.
+    const entries = journal.entries();
+    const tripSeq = entries.find((e) => e.type === 'killswitch')!.seq;
+    const after = entries.filter((e) => e.seq > tripSeq && e.type === 'order_submitted');
+    expect(after.map((e) => (e.payload as { agentId: string }).agentId)).toEqual(['killswitch']);
+    expect(verify(entries).ok).toBe(true);
+    expect(fold(entries).portfolio.snapshot()).toEqual(run.final);
+  });
+});
