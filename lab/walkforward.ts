@@ -12,6 +12,7 @@ import { runLoaded, type backtestRequestSchema, type DatasetRef } from './backte
 import type { LoadedStrategy } from './strategy-loader.ts';
 import { checkParams, pointKey, withFixed, type Params, type SearchSpace } from './search-space.ts';
 import { optimise, type Method } from './optimise.ts';
+import { runSweep } from './sweep.ts';
 import { equityReturns } from './montecarlo.ts';
 
 /**
@@ -227,6 +228,38 @@ export function inlineOptimiser(loaded: LoadedStrategy, config: RunConfig, o: z.
     const chosen = reports.get(pointKey(best.point))!;
     const trialSharpes = Float64Array.from(points, (p) => reports.get(pointKey(p))!.metrics.sharpe / Math.sqrt(ppy));
     return { params: chosen.params, score: best.value, isMetrics: chosen.metrics, trialSharpes, points };
+  };
+}
+
+/**
+ * The same contract on the sweep runner (lab/sweep.ts): trials of each window on a worker pool
+ * (`workers` threads; 0 = this thread). Each window starts its own pool over that window's bars.
+ */
+export function sweepOptimiser(strategyRef: string, config: RunConfig, o: z.output<typeof walkForwardOptionsSchema>, workers: number): WindowOptimiser {
+  const ppy = periodsPerYear(timeframeToMs(config.timeframe));
+  return async (isMarket, space) => {
+    const r = await runSweep({
+      strategy: strategyRef,
+      config,
+      market: isMarket,
+      space,
+      method: o.method as Method,
+      ...(o.trials !== undefined ? { trials: o.trials } : {}),
+      seed: config.seed,
+      metric: o.objective,
+      workers,
+      top: 1,
+    });
+    const best = r.best[0];
+    if (!best) throw new InputError('walk-forward: the sweep ran no trial in a window');
+    const metrics = (row: { metrics: unknown }): Metrics => row.metrics as Metrics;
+    return {
+      params: best.params as Params,
+      score: metricValue(metrics(best), o.objective),
+      isMetrics: metrics(best),
+      trialSharpes: Float64Array.from(r.runs, (row) => metrics(row).sharpe / Math.sqrt(ppy)),
+      points: r.runs.map((row) => row.params as Params),
+    };
   };
 }
 

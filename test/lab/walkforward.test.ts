@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +11,9 @@ import { loadWalkForward, saveWalkForward } from '../../datasets/walkforward.ts'
 import { backtestRequestSchema, runLoaded } from '../../lab/backtest.ts';
 import { loadStrategy, type LoadedStrategy } from '../../lab/strategy-loader.ts';
 import { buildSearchSpace, gridPoints, withFixed, type SearchSpace } from '../../lab/search-space.ts';
-import { planWindows, stabilityOf, walkForward, walkForwardJson, walkForwardOptionsSchema, type Market, type WalkForwardReport } from '../../lab/walkforward.ts';
+import { planWindows, stabilityOf, sweepOptimiser, walkForward, walkForwardJson, walkForwardOptionsSchema, type Market, type WalkForwardReport } from '../../lab/walkforward.ts';
 import { sliceBars, lowerBound } from '../../datasets/columns.ts';
+import { csInProcess } from '../support/cli.ts';
 
 const DAY = 86_400_000;
 const FROM = Date.UTC(2024, 0, 1);
@@ -190,5 +191,41 @@ describe('storage', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('the sweep runner as the window optimiser', () => {
+  it('chooses the same parameters and gives the same OOS results as the inline optimiser', async () => {
+    const o = walkForwardOptionsSchema.parse({ ...options, pboBlocks: 0 });
+    const viaSweep = await walkForward({ loaded, config, market: market(bars), space, options: o, optimiser: sweepOptimiser('sma-cross', config, o, 0) });
+    expect(viaSweep.windows.map((w) => w.params)).toEqual(base.windows.map((w) => w.params));
+    expect(viaSweep.windows.map((w) => w.oosHash)).toEqual(base.windows.map((w) => w.oosHash));
+    expect(viaSweep.overfitting.dsr).toBe(base.overfitting.dsr);
+  });
+});
+
+describe('cs walkforward input errors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-wf-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const args = ['walkforward', '--strategy', 'sma-cross', '--symbol', 'BTC/USDT', '--timeframe', '1h', '--grid', 'fast=5:10:5', '--grid', 'slow=30:60:30'];
+  it('exit 2 with the reason, and no database file appears', async () => {
+    const db = join(dir, 'none.duckdb');
+    const cases: [string[], RegExp][] = [
+      [['--is', 'ninety', '--oos', '30d'], /--is expects a duration/],
+      [['--is', '90d', '--oos', '30d', '--step', '10d'], /step must be at least the OOS length/],
+      [['--is', '90d', '--oos', '30d', '--grid', 'fast=1:3:1'], /fast/],
+      [['--is', '90d', '--oos', '30d'], /no database/],
+    ];
+    for (const [extra, msg] of cases) {
+      const r = await csInProcess([...args, ...extra, '--db', db]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.err).toMatch(msg);
+    }
+    expect(existsSync(db)).toBe(false);
+  });
+  it('--help', async () => {
+    const r = await csInProcess(['walkforward', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--anchored/);
   });
 });

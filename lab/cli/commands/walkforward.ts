@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InputError } from '../../../engine/errors.ts';
 import { timeframeToMs } from '../../../engine/timeframe.ts';
@@ -7,7 +8,7 @@ import { backtestRequestSchema, type BacktestRequest } from '../../backtest.ts';
 import { loadMarket } from '../../market-data.ts';
 import { buildSearchSpace, parseChoiceFlag, parseGridFlag } from '../../search-space.ts';
 import { loadStrategy } from '../../strategy-loader.ts';
-import { walkForward, walkForwardJson, type WalkForwardReport } from '../../walkforward.ts';
+import { sweepOptimiser, walkForward, walkForwardJson, walkForwardOptionsSchema, type WalkForwardReport } from '../../walkforward.ts';
 import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath } from '../options.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -49,6 +50,7 @@ export interface WalkForwardCliOptions {
   method: 'grid' | 'random' | 'tpe';
   trials?: number;
   pboBlocks: number;
+  workers?: number;
   seed: number;
   cash: number;
   feeBps: number;
@@ -78,25 +80,31 @@ export async function runWalkForwardCli(o: WalkForwardCliOptions): Promise<WalkF
   timeframeToMs(parsed.data.timeframe);
   const loaded = await loadStrategy(o.strategy);
   const space = buildSearchSpace(loaded.strategy, { grid: o.grid.map(parseGridFlag), choice: o.choice.map(parseChoiceFlag), fixed: o.param as Record<string, number | string | boolean> });
-  const store = await openStore(resolveDbPath(o.db));
+  const options = {
+    isMs: o.is,
+    oosMs: o.oos,
+    ...(o.step !== undefined ? { stepMs: o.step } : {}),
+    anchored: o.anchored === true,
+    ...(o.warmup !== undefined ? { warmupBars: o.warmup } : {}),
+    objective: o.objective as 'sharpe',
+    method: o.method,
+    ...(o.trials !== undefined ? { trials: o.trials } : {}),
+    pboBlocks: o.pboBlocks,
+  };
+  const checked = walkForwardOptionsSchema.safeParse(options);
+  if (!checked.success) throw new InputError(`walk-forward: ${checked.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+  const path = resolveDbPath(o.db);
+  if (path !== ':memory:' && !existsSync(path)) throw new InputError(`no database at ${path} (load data first: cs data synth, cs data import or cs data download)`);
+  const store = await openStore(path);
   try {
-    const market = await loadMarket(store, parsed.data, { shared: false });
+    const market = await loadMarket(store, parsed.data, { shared: o.workers !== undefined && o.workers > 0 });
     const report = await walkForward({
       loaded,
       config: parsed.data,
       market,
       space,
-      options: {
-        isMs: o.is,
-        oosMs: o.oos,
-        ...(o.step !== undefined ? { stepMs: o.step } : {}),
-        anchored: o.anchored === true,
-        ...(o.warmup !== undefined ? { warmupBars: o.warmup } : {}),
-        objective: o.objective as 'sharpe',
-        method: o.method,
-        ...(o.trials !== undefined ? { trials: o.trials } : {}),
-        pboBlocks: o.pboBlocks,
-      },
+      options,
+      ...(o.workers !== undefined ? { optimiser: sweepOptimiser(o.strategy, parsed.data, checked.data, o.workers) } : {}),
     });
     if (o.save !== false) {
       await saveWalkForward(store, {
@@ -156,6 +164,7 @@ export function register(program: Command): void {
     .addOption(new Option('--objective <metric>', 'what the in-sample optimisation maximises').choices(['sharpe', 'sortino', 'calmar', 'totalReturn', 'cagr', 'profitFactor', 'expectancy', 'winRate']).default('sharpe'))
     .addOption(new Option('--method <m>', 'in-sample search').choices(['grid', 'random', 'tpe']).default('grid'))
     .option('--trials <n>', 'runs per window for random and tpe', num('--trials'))
+    .option('--workers <n>', 'run each window\'s trials with the sweep runner on this many worker threads (0 = this thread; default: inline)', num('--workers'))
     .option('--pbo-blocks <S>', 'CSCV blocks for the PBO (even; 0 = skip)', num('--pbo-blocks'), 16)
     .option('--exchange <id>', 'exchange of the stored data')
     .option('--from <date>', 'first bar (inclusive)')
