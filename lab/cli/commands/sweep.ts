@@ -163,7 +163,8 @@ function progressBar(): { update(p: SweepProgress): void; stop(): void } {
       const fresh = p.done - p.resumed;
       if (fresh > 0 && firstRun < 0) firstRun = performance.now();
       const secs = (performance.now() - (firstRun < 0 ? t0 : firstRun)) / 1000;
-      const payload = { rate: secs > 0 && fresh > 0 ? (fresh / secs).toFixed(1) : '-', note: p.resumed ? ` | ${p.resumed} resumed` : '' };
+      // Timed from the first finished run, so pool start-up does not drag the rate down.
+      const payload = { rate: secs > 0 && fresh > 1 ? ((fresh - 1) / secs).toFixed(1) : '-', note: p.resumed ? ` | ${p.resumed} resumed` : '' };
       if (!started) {
         bar.start(p.total, p.done, payload);
         started = true;
