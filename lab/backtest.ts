@@ -11,6 +11,9 @@ import type { SlippageModel } from '../engine/broker.ts';
 import type { Store } from '../datasets/store.ts';
 import { validateBars, type ValidationReport } from '../datasets/validate.ts';
 import { loadStrategy, type LoadedStrategy } from './strategy-loader.ts';
+import { Journal, journalKillSwitch, type JournalEntry } from '../engine/journal.ts';
+import { KillSwitch } from '../engine/killswitch.ts';
+import { RiskConfigSchema, RiskEngine, riskGate, type RiskConfig } from '../engine/risk.ts';
 
 /** What a user asks for; validated once here (CLI flags, notebooks and the MCP server all come through it). */
 export const backtestRequestSchema = z
@@ -32,6 +35,10 @@ export const backtestRequestSchema = z
     maxVolumeShare: z.number().positive().max(1).optional(),
     lotMethod: z.enum(['fifo', 'lifo', 'hifo']).default('fifo'),
     allowBadData: z.boolean().default(false),
+    /** Constraint config (engine/risk.ts); every order passes it, breaches trip the kill switch. */
+    risk: z.custom<RiskConfig>((v) => RiskConfigSchema.safeParse(v).success, 'invalid risk config').optional(),
+    /** Journal every decision, order, fill and kill-switch transition (default on). */
+    journal: z.boolean().default(true),
   })
   .refine((r) => r.from === undefined || r.to === undefined || r.from < r.to, { message: 'empty range: --from must be before --to', path: ['from'] });
 
@@ -67,6 +74,8 @@ export interface BacktestReport {
   readonly resultHash: string;
   readonly run: RunOutput;
   readonly benchmarkEquity: Float64Array;
+  /** The run's audit journal (hash-chained); empty when journaling was turned off. */
+  readonly journal: readonly JournalEntry[];
 }
 
 export interface BacktestHooks {
@@ -117,6 +126,14 @@ export function runLoaded(
   hooks: BacktestHooks = {},
 ): BacktestReport {
   const slippage: SlippageModel = req.slippageBps > 0 ? { kind: 'fixed', bps: req.slippageBps } : { kind: 'none' };
+  const datasetHash = datasets.length === 1 ? datasets[0]!.datasetHash : hashValue(datasets.map((d) => d.datasetHash));
+  const journal = hooks.journal ?? (req.journal ? new Journal() : undefined);
+  let gate = hooks.gate;
+  let killSwitch: KillSwitch | undefined;
+  if (!gate && req.risk) {
+    killSwitch = new KillSwitch(journal instanceof Journal ? { onTransition: journalKillSwitch(journal) } : {});
+    gate = riskGate(new RiskEngine(req.risk, { killSwitch }));
+  }
   const opts: BacktestOptions = {
     strategy: loaded.strategy,
     params: req.params,
@@ -131,8 +148,10 @@ export function runLoaded(
       fillTiming: req.fillOnClose ? 'close' : 'next-open',
       maxVolumeShare: req.maxVolumeShare ?? Infinity,
     },
-    ...(hooks.journal ? { journal: hooks.journal } : {}),
-    ...(hooks.gate ? { gate: hooks.gate } : {}),
+    ...(journal ? { journal } : {}),
+    ...(gate ? { gate } : {}),
+    ...(killSwitch ? { killSwitch } : {}),
+    provenance: { codeHash: loaded.codeHash, datasetHash, source: loaded.source },
   };
   const run = runColumnar(opts, series);
   const tfMs = timeframeToMs(req.timeframe);
@@ -146,7 +165,6 @@ export function runLoaded(
     tradedNotional: run.tradedNotional,
     benchmarkEquity,
   });
-  const datasetHash = datasets.length === 1 ? datasets[0]!.datasetHash : hashValue(datasets.map((d) => d.datasetHash));
   return {
     runId: `run-${run.resultHash.slice(0, 16)}`,
     strategy: loaded.strategy.name,
@@ -165,6 +183,7 @@ export function runLoaded(
     resultHash: run.resultHash,
     run,
     benchmarkEquity,
+    journal: journal instanceof Journal ? journal.entries() : [],
   };
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,30 @@ describe('cs backtest', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.out).toBe('');
+    expect(await runCount()).toBe(before);
+  });
+
+  it('journals every decision of a run under the seed risk limits; cs journal verify/why read it back', async () => {
+    const r = await csInProcess([...base, '--strategy', 'sma-cross', '--param', 'fast=10', '--param', 'slow=30', '--risk', join(ROOT, 'examples', 'risk.yaml'), '--json']);
+    expect(r.code).toBe(0);
+    const { runId } = JSON.parse(r.out);
+    const v = await csInProcess(['journal', 'verify', '--run', runId, '--db', db]);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/^ok run /);
+    // All-in buys are worth ~10,000 USDT: the 5,000 USD position limit refuses them, and says so.
+    const why = await csInProcess(['journal', 'why', 'sma-cross-1', '--run', runId, '--db', db]);
+    expect(why.code).toBe(0);
+    expect(why.out).toMatch(/REJECTED .* by maxPositionNotional/);
+    expect(why.out).toMatch(/reasoning: SMA10 crossed above SMA30/);
+  });
+
+  it('a risk config with a bad field → exit 2 naming it, nothing stored', async () => {
+    const before = await runCount();
+    const bad = join(dir, 'bad-risk.yaml');
+    writeFileSync(bad, 'maxDrawdown: 250%\nmaxTradesPerHour: lots\n');
+    const r = await csInProcess([...base, '--strategy', 'sma-cross', '--risk', bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/maxDrawdown|maxTradesPerHour/);
     expect(await runCount()).toBe(before);
   });
 

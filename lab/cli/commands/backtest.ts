@@ -2,6 +2,9 @@ import { Option, type Command } from 'commander';
 import { InputError } from '../../../engine/errors.ts';
 import { openStore } from '../../../datasets/store.ts';
 import { saveRun } from '../../../datasets/runs.ts';
+import { writeJournal } from '../../../datasets/journal-store.ts';
+import { parseRiskConfigText } from '../../../engine/risk.ts';
+import { readFileSync } from 'node:fs';
 import { runBacktest, reportJson, type BacktestReport, type BacktestRequest } from '../../backtest.ts';
 import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath } from '../options.ts';
 import { formatTable } from './metrics.ts';
@@ -37,6 +40,7 @@ export function register(program: Command): void {
     .addOption(new Option('--lot-method <m>', 'tax-lot matching').choices(['fifo', 'lifo', 'hifo']).default('fifo'))
     .option('--fill-on-close', 'fill market orders at the deciding bar\'s CLOSE (optimistic; default is the next bar\'s open)')
     .option('--allow-bad-data', 'run even when validation finds data errors')
+    .option('--risk <file>', 'constraint config (YAML or JSON, see examples/risk.yaml): every order passes it')
     .option('--no-save', 'do not store the run in the database');
   addDbOption(cmd);
   addJsonOption(cmd);
@@ -59,17 +63,32 @@ export function register(program: Command): void {
       lotMethod: o.lotMethod as 'fifo',
       fillOnClose: o.fillOnClose === true,
       allowBadData: o.allowBadData === true,
+      ...(o.risk ? { risk: readRiskConfig(o.risk as string) } : {}),
     };
     const store = await openStore(resolveDbPath(o.db as string | undefined));
     try {
       const report = await runBacktest(store, request);
-      if (o.save !== false) await saveRun(store, toStoredRun(report));
+      if (o.save !== false) {
+        await saveRun(store, toStoredRun(report));
+        // The audit trail of the run: `cs journal verify|why|export --run <id>` read it back.
+        await writeJournal(store, report.runId, report.journal);
+      }
       if (o.json) printJson(reportJson(report));
       else process.stdout.write(describe(report));
     } finally {
       await store.close();
     }
   });
+}
+
+function readRiskConfig(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`--risk: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseRiskConfigText(text, path);
 }
 
 export function toStoredRun(r: BacktestReport) {
