@@ -8,6 +8,12 @@ import { openStore } from '../../datasets/store.ts';
 import { generateBars } from '../../datasets/synth.ts';
 import { evaluateGate, gateJunit, parseGateConfig, type GateSubject } from '../../lab/gate.ts';
 import { csInProcess, csSpawn } from '../support/cli.ts';
+import { deflatedSharpe } from '../../engine/overfitting.ts';
+import { backtestRequestSchema } from '../../lab/backtest.ts';
+import { loadMarket } from '../../lab/market-data.ts';
+import { loadStrategy } from '../../lab/strategy-loader.ts';
+import { buildSearchSpace } from '../../lab/search-space.ts';
+import { runSweep } from '../../lab/sweep.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-gate-'));
 const db = join(dir, 'gate.duckdb');
@@ -164,5 +170,44 @@ describe('cs gate on a walk-forward', () => {
     expect(g.subject.pbo).toBe(report.overfitting.pbo);
     expect(g.subject.dsr).toBe(report.overfitting.dsr);
     expect(g.subject.sharpe).toBe(report.oosMetrics.sharpe);
+  });
+});
+
+describe('cs gate on a sweep', () => {
+  it('gates the best run by Sharpe, its DSR deflated by every stored run of the sweep', async () => {
+    const store = await openStore(db);
+    let sweepId = '';
+    let rows: { metrics: Record<string, unknown> }[] = [];
+    try {
+      const config = backtestRequestSchema.parse({ strategy: 'sma-cross', symbols: ['UP/USD'], timeframe: '1d' });
+      const market = await loadMarket(store, config, { shared: false });
+      const loaded = await loadStrategy('sma-cross');
+      const space = buildSearchSpace(loaded.strategy, { grid: [{ name: 'fast', min: 5, max: 15, step: 5 }, { name: 'slow', min: 20, max: 40, step: 10 }] });
+      const r = await runSweep({ strategy: 'sma-cross', config, market, space, method: 'grid', workers: 0, store });
+      sweepId = r.sweepId;
+      rows = r.runs as unknown as { metrics: Record<string, unknown> }[];
+    } finally {
+      await store.close();
+    }
+    expect(rows).toHaveLength(9);
+    const res = await csInProcess(['gate', '--sweep', sweepId, '--db', db, '--min-sharpe', '-100', '--max-drawdown', '100%', '--min-history', '1', '--min-dsr', '0', '--json']);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    const g = JSON.parse(res.out);
+    const sharpes = rows.map((x) => x.metrics.sharpe as number);
+    const best = rows[sharpes.indexOf(Math.max(...sharpes))]!.metrics;
+    expect(g.subject.sharpe).toBe(best.sharpe);
+    // DSR worked from the rows: per-period Sharpe ratios, N = 9, normal returns.
+    const ppy = best.periodsPerYear as number;
+    const per = sharpes.map((s) => s / Math.sqrt(ppy));
+    const mean = per.reduce((a, v) => a + v, 0) / per.length;
+    const variance = per.reduce((a, v) => a + (v - mean) ** 2, 0) / (per.length - 1);
+    const expected = deflatedSharpe({ sharpe: (best.sharpe as number) / Math.sqrt(ppy), n: best.periods as number, skew: 0, kurtosis: 3, trials: 9, varianceOfTrialSharpes: variance }).dsr;
+    expect(g.subject.dsr).toBeCloseTo(expected, 12);
+    expect(g.subject.notes[0]).toMatch(/best of 9 runs/);
+    // PBO cannot come from stored metrics: asking for it fails the gate.
+    const p = await csInProcess(['gate', '--sweep', sweepId, '--db', db, '--min-sharpe', '-100', '--max-drawdown', '100%', '--min-history', '1', '--max-pbo', '0.5']);
+    expect(p.code).toBe(1);
+    expect(p.out).toMatch(/FAIL\s+maxPbo\s+probability of backtest overfitting is not available/);
   });
 });
