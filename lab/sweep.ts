@@ -149,7 +149,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   let resumed = 0;
   const pending: SweepRow[] = [];
   let flushing: Promise<unknown> = Promise.resolve();
+  let lastFlush = performance.now();
   const flush = async (): Promise<void> => {
+    lastFlush = performance.now();
     const rows = pending.splice(0);
     if (o.store && rows.length) {
       const store = o.store;
@@ -192,7 +194,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
           rows[t.index] = row;
           ran++;
           pending.push(row);
-          if (pending.length >= 64) void flush();
+          // Batched for speed, but never more than a second's work is lost if the process dies.
+          if (pending.length >= 64 || performance.now() - lastFlush > 1000) void flush();
           o.onProgress?.({ done: resumed + ran, total, resumed });
         },
         o.signal,
