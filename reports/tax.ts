@@ -183,7 +183,8 @@ export interface TaxYearReport {
 
 interface ParsedFill {
   readonly index: number;
-  readonly ref: string;
+  /** Where the fill came from, for messages (built only when one is needed). */
+  readonly ref: () => string;
   readonly orderId: string;
   readonly symbol: string;
   readonly asset: string;
@@ -226,23 +227,24 @@ function describe(f: { ref?: string; index: number; orderId?: unknown; side?: un
 
 function parseFill(raw: TaxFill, index: number): ParsedFill {
   const r = fillShape.safeParse(raw);
-  const where = describe({ ...(raw as object), index });
+  const ref = (): string => describe({ ...(raw as object), index });
   if (!r.success) {
+    const where = ref();
     const i = r.error.issues[0]!;
     throw new InputError(`${where}: ${i.path.join('.') || 'fill'}: ${i.message}`);
   }
   const f = r.data;
   const num = (field: 'amount' | 'price' | 'fee', positive: boolean): Exact => {
     const v = parseExact(f[field]);
-    if (!v) throw new InputError(`${where}: ${field} "${String(f[field])}" is not a decimal number`);
-    if (positive ? sign(v) <= 0 : sign(v) < 0) throw new InputError(`${where}: ${field} must be ${positive ? '> 0' : '≥ 0'}, got ${String(f[field])}`);
+    if (!v) throw new InputError(`${ref()}: ${field} "${String(f[field])}" is not a decimal number`);
+    if (positive ? sign(v) <= 0 : sign(v) < 0) throw new InputError(`${ref()}: ${field} must be ${positive ? '> 0' : '≥ 0'}, got ${String(f[field])}`);
     return v;
   };
   const m = /^([^/:\s]+)\/([^/:\s]+)$/.exec(f.symbol);
-  if (!m) throw new InputError(`${where}: symbol "${f.symbol}" is not a spot pair BASE/QUOTE (derivatives are not covered by these reports)`);
+  if (!m) throw new InputError(`${ref()}: symbol "${f.symbol}" is not a spot pair BASE/QUOTE (derivatives are not covered by these reports)`);
   const quote = m[2]!.toUpperCase();
   if (!USD_QUOTES.includes(quote)) {
-    throw new InputError(`${where}: ${f.symbol} is quoted in ${m[2]}, not dollars; a trade against another crypto asset disposes of that asset too and needs dollar prices (quotes read as USD: ${USD_QUOTES.join(', ')})`);
+    throw new InputError(`${ref()}: ${f.symbol} is quoted in ${m[2]}, not dollars; a trade against another crypto asset disposes of that asset too and needs dollar prices (quotes read as USD: ${USD_QUOTES.join(', ')})`);
   }
   const amount = num('amount', true);
   const price = num('price', false);
@@ -250,7 +252,7 @@ function parseFill(raw: TaxFill, index: number): ParsedFill {
   const notional = mul(price, amount);
   const value = f.side === 'buy' ? add(notional, fee) : sub(notional, fee);
   return {
-    index, ref: where, orderId: f.orderId, symbol: f.symbol, asset: m[1]!.toUpperCase(), side: f.side, amount, ts: f.ts,
+    index, ref, orderId: f.orderId, symbol: f.symbol, asset: m[1]!.toUpperCase(), side: f.side, amount, ts: f.ts,
     cents: toCents(value),
     unitCost: f.side === 'buy' ? exact(value.n * amount.d, value.d * amount.n) : ZERO,
   };
@@ -360,7 +362,7 @@ export function matchLots(fills: readonly TaxFill[], opts: TaxOptions): TaxLedge
         const candidates = (lotsOfOrder.get(entry.lot) ?? []).filter((l) => sign(l.remaining) > 0);
         if (candidates.length === 0) {
           const bought = parsed.some((p) => p.orderId === entry.lot && p.side === 'buy' && p.ts <= f.ts);
-          throw new InputError(`${f.ref}: specific identification names lot "${entry.lot}", which ${bought ? 'has nothing left' : 'was not bought before this sale'}`);
+          throw new InputError(`${f.ref()}: specific identification names lot "${entry.lot}", which ${bought ? 'has nothing left' : 'was not bought before this sale'}`);
         }
         const lot = candidates[0]!;
         const q = min(min(need, entry.qty), lot.remaining);
@@ -387,7 +389,7 @@ export function matchLots(fills: readonly TaxFill[], opts: TaxOptions): TaxLedge
       } else {
         const held = pieces.reduce((s, p) => add(s, p.qty), ZERO);
         throw new InputError(
-          `${f.ref}: sells ${formatExact(f.amount)} ${f.asset} but only ${formatExact(held)} ${queue ? 'was identified and available' : 'is held'}; ` +
+          `${f.ref()}: sells ${formatExact(f.amount)} ${f.asset} but only ${formatExact(held)} ${queue ? 'was identified and available' : 'is held'}; ` +
             'a short sale (a sell with no lot to match) is not possible in spot trading — are buys missing from the fills?',
         );
       }
