@@ -153,8 +153,9 @@ export async function runAll(
         out[i] = summary;
         await onResult?.({ task, summary });
       } catch (err) {
-        failure ??= err;
-        throw err;
+        // An abort surfaces as the caller's reason, not as whatever the pool says about it.
+        failure ??= signal?.aborted ? (signal.reason ?? err) : err;
+        throw failure;
       }
     }
   };

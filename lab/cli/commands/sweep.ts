@@ -102,7 +102,7 @@ function registerSweep(program: Command): void {
     const dbPath = resolveDbPath(o.db as string | undefined);
     const store = await openStore(dbPath);
     const ac = new AbortController();
-    const onSignal = (): void => ac.abort(new InputError('interrupted: finished runs are stored; rerun the same command to resume'));
+    const onSignal = (): void => ac.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const progress = o.json || !process.stderr.isTTY ? undefined : progressBar();
@@ -128,6 +128,11 @@ function registerSweep(program: Command): void {
       progress?.stop();
       if (o.json) printJson(sweepJson(result));
       else process.stdout.write(describeSweep(result));
+    } catch (err) {
+      if (!ac.signal.aborted) throw err;
+      progress?.stop();
+      process.stderr.write('interrupted: the finished runs are stored; rerun the same command to resume\n');
+      process.exitCode = 130;
     } finally {
       progress?.stop();
       process.off('SIGINT', onSignal);
