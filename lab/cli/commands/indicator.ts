@@ -1,6 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
 import {
@@ -13,6 +11,7 @@ import {
   type OhlcvInput,
 } from '../../../engine/indicators/index.ts';
 import { addJsonOption, collectParam, parseTime, printJson } from '../options.ts';
+import { readCsvCells } from '../csv.ts';
 
 /**
  * `cs indicator <name> --input <csv> [--param k=v]... [--json]`: an indicator's whole series over
@@ -110,83 +109,14 @@ interface BarsCsv {
   readonly rows: number;
 }
 
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** DuckDB's CSV errors span several lines ("CSV Error on Line: N", "Original Line: ..."); keep one. */
-function csvError(file: string, err: unknown): InputError {
-  const msg = err instanceof Error ? err.message : String(err);
-  const lines = msg.split('\n').map((s) => s.replace(/^[A-Za-z ]+Error: /, '').trim());
-  const line = /Line: (\d+)/.exec(msg)?.[1];
-  const detail = lines.find((s) => s && !/^(CSV Error on Line|Original Line|LINE \d)/.test(s) && !s.startsWith('^')) ?? lines[0];
-  return new InputError(`${line ? `${file} line ${line}` : file}: ${detail}`, { cause: err });
-}
-
 /**
  * Reads the columns an indicator needs with DuckDB's CSV reader: the header first, then every
  * cell as text in strict mode (a ragged line is DuckDB's error, with its line number); numbers
  * and times are then checked here so a bad cell is named by line and column.
  */
 export async function readBarsCsv(file: string, needs: readonly OhlcvField[]): Promise<BarsCsv> {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new Error('not a file');
-    size = st.size;
-  } catch {
-    throw new InputError(`${file}: no such file`);
-  }
-  if (size === 0) throw new InputError(`${file}: the file is empty`);
-  const dialect = `delim=',', quote='"', escape='"'`;
-  const db = await DuckDBInstance.create(':memory:');
-  const con = await db.connect();
-  let names: string[];
-  let cells: (string | null)[][];
-  try {
-    try {
-      const head = await con.runAndReadAll(
-        `SELECT * FROM read_csv(${sqlString(file)}, header=false, all_varchar=true, null_padding=true, ${dialect}) LIMIT 1`,
-      );
-      // null_padding pads the header to the widest line; those pads are not header cells.
-      const first = (head.getRows()[0] ?? []) as (string | null)[];
-      let end = first.length;
-      while (end > 0 && first[end - 1] === null) end--;
-      names = first.slice(0, end).map((v) => (v ?? '').trim());
-    } catch (err) {
-      throw csvError(file, err);
-    }
-    if (names.length === 0 || names.every((n) => n === '')) throw new InputError(`${file} line 1: no header`);
-    const seen = new Set<string>();
-    for (const n of names) {
-      if (n === '') throw new InputError(`${file} line 1: a column has no name`);
-      if (seen.has(n.toLowerCase())) throw new InputError(`${file} line 1: column "${n}" appears twice`);
-      seen.add(n.toLowerCase());
-    }
-    try {
-      const columns = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
-      const body = await con.runAndReadAll(
-        `SELECT * FROM read_csv(${sqlString(file)}, auto_detect=false, header=true, strict_mode=true, null_padding=false, ${dialect}, columns=${columns})`,
-      );
-      cells = body.getRows() as (string | null)[][];
-    } catch (err) {
-      throw csvError(file, err);
-    }
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
+  const { names, lower, cells, where } = await readCsvCells(file);
   const rows = cells.length;
-  if (rows === 0) throw new InputError(`${file}: no data rows after the header`);
-
-  // DuckDB skips blank lines: name a file line only when lines and rows correspond one to one.
-  const text = readFileSync(file);
-  let newlines = 0;
-  for (let i = 0; i < text.length; i++) if (text[i] === 0x0a) newlines++;
-  const exactLines = (text[text.length - 1] === 0x0a ? newlines : newlines + 1) === rows + 1;
-  const where = (row: number, col: string): string => `${file} ${exactLines ? `line ${row + 2}` : `data row ${row + 1}`}, column "${col}"`;
-
-  const lower = names.map((n) => n.toLowerCase());
   const numeric = (field: Exclude<OhlcvField, 'ts'>, required: boolean): Float64Array => {
     const j = lower.indexOf(field);
     if (j < 0) {

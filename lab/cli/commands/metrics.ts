@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
@@ -6,6 +5,7 @@ import { InputError } from '../../../engine/errors.ts';
 import { computeMetrics, type Metrics, type ReturnMetrics } from '../../../engine/metrics.ts';
 import { periodsPerYear as periodsPerYearOf, timeframeToMs } from '../../../engine/timeframe.ts';
 import { addJsonOption, parseTime, printJson } from '../options.ts';
+import { readCsvCells } from '../csv.ts';
 
 type SeriesKind = 'returns' | 'equity';
 
@@ -101,77 +101,13 @@ export interface SeriesCsv {
   readonly rows: number;
 }
 
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** DuckDB's CSV errors start "CSV Error on Line: N" then "Original Line: ..."; keep it to one line. */
-function csvError(file: string, err: unknown): InputError {
-  const msg = err instanceof Error ? err.message : String(err);
-  const lines = msg.split('\n').map((s) => s.replace(/^[A-Za-z ]+Error: /, '').trim());
-  const line = /Line: (\d+)/.exec(msg)?.[1];
-  const original = lines.find((s) => s.startsWith('Original Line: '))?.slice('Original Line: '.length);
-  const detail = lines.find((s) => s && !/^(CSV Error on Line|Original Line|LINE \d)/.test(s) && !s.startsWith('^')) ?? lines[0];
-  const where = line ? `${file} line ${line}` : file;
-  return new InputError(`${where}: ${detail}${original !== undefined ? ` (${JSON.stringify(original)})` : ''}`, { cause: err });
-}
-
 /**
  * Reads one value column (and an optional date column) with DuckDB's CSV reader: a first pass
  * takes the header, the second reads every cell as text in strict mode so that a ragged line is
  * an error DuckDB reports with its line number, and the values are checked here row by row.
  */
 export async function readSeriesCsv(con: DuckDBConnection, file: string, kind: SeriesKind, column?: string): Promise<SeriesCsv> {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new Error('not a file');
-    size = st.size;
-  } catch {
-    throw new InputError(`${file}: no such file`);
-  }
-  if (size === 0) throw new InputError(`${file}: the file is empty`);
-  const dialect = `delim=',', quote='"', escape='"'`;
-  let names: string[];
-  try {
-    const head = await con.runAndReadAll(
-      `SELECT * FROM read_csv(${sqlString(file)}, header=false, all_varchar=true, null_padding=true, ${dialect}) LIMIT 1`,
-    );
-    names = ((head.getRows()[0] ?? []) as (string | null)[]).filter((v): v is string => v !== null).map((v) => v.trim());
-  } catch (err) {
-    throw csvError(file, err);
-  }
-  if (names.length === 0) throw new InputError(`${file} line 1: no header`);
-  const seen = new Set<string>();
-  for (const n of names) {
-    if (n === '') throw new InputError(`${file} line 1: a column has no name`);
-    if (seen.has(n.toLowerCase())) throw new InputError(`${file} line 1: column "${n}" appears twice`);
-    seen.add(n.toLowerCase());
-  }
-
-  let cells: (string | null)[][];
-  try {
-    const columns = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
-    const body = await con.runAndReadAll(
-      `SELECT * FROM read_csv(${sqlString(file)}, auto_detect=false, header=true, strict_mode=true, null_padding=false, ${dialect}, columns=${columns})`,
-    );
-    cells = body.getRows() as (string | null)[][];
-  } catch (err) {
-    throw csvError(file, err);
-  }
-  if (cells.length === 0) throw new InputError(`${file}: no data rows after the header`);
-
-  // DuckDB skips blank lines, so row i is on line i + 2 only when the file has exactly one line per
-  // row plus the header; otherwise name the data row instead of guessing a line.
-  const text = readFileSync(file);
-  let newlines = 0;
-  for (let i = 0; i < text.length; i++) if (text[i] === 0x0a) newlines++;
-  const physicalLines = text[text.length - 1] === 0x0a ? newlines : newlines + 1;
-  const exactLines = physicalLines === cells.length + 1;
-  const where = (row: number, col: string): string =>
-    `${file} ${exactLines ? `line ${row + 2}` : `data row ${row + 1}`}, column "${col}"`;
-
-  const lower = names.map((n) => n.toLowerCase());
+  const { names, lower, cells, where } = await readCsvCells(file, con);
   const dateIdx = lower.findIndex((n) => DATE_NAMES.includes(n));
   const valueIdx = pickValueColumn(file, names, lower, dateIdx, cells, kind, column);
   const valueName = names[valueIdx]!;
