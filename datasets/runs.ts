@@ -1,6 +1,4 @@
-import { DuckDBDataChunk, DuckDBDoubleType } from '@duckdb/node-api';
-import { doubleItems } from './columns.ts';
-import type { Store } from './store.ts';
+import { appendColumns, type Store } from './store.ts';
 
 /**
  * Backtest results in the same DuckDB file as the data: one row per run (queryable with SQL) and
@@ -64,24 +62,7 @@ export async function saveRun(store: Store, run: StoredRun): Promise<void> {
         },
       );
       await conn.run('CREATE OR REPLACE TEMP TABLE run_curve_stage (ts DOUBLE, equity DOUBLE, benchmark DOUBLE)');
-      const appender = await conn.createAppender('run_curve_stage', null, 'temp');
-      const types = [DuckDBDoubleType.instance, DuckDBDoubleType.instance, DuckDBDoubleType.instance];
-      const cols = [run.curve.ts, run.curve.equity, run.curve.benchmark];
-      try {
-        for (let off = 0; off < run.curve.ts.length; off += 2048) {
-          const rc = Math.min(2048, run.curve.ts.length - off);
-          const chunk = DuckDBDataChunk.create(types, rc);
-          cols.forEach((c, j) => {
-            const v = chunk.getColumnVector(j);
-            doubleItems(v).set(c.subarray(off, off + rc));
-            v.flush();
-          });
-          appender.appendDataChunk(chunk);
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
+      await appendColumns(conn, 'run_curve_stage', [run.curve.ts, run.curve.equity, run.curve.benchmark], run.curve.ts.length);
       await conn.run('INSERT INTO run_equity SELECT $id, ts, equity, benchmark FROM run_curve_stage', { id: run.runId });
       await conn.run('DROP TABLE run_curve_stage');
       await conn.run('COMMIT');
