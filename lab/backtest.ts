@@ -14,6 +14,8 @@ import { loadStrategy, type LoadedStrategy } from './strategy-loader.ts';
 import { Journal, journalKillSwitch, type JournalEntry } from '../engine/journal.ts';
 import { KillSwitch } from '../engine/killswitch.ts';
 import { RiskConfigSchema, RiskEngine, riskGate, type RiskConfig } from '../engine/risk.ts';
+import { varReport, type VarReport } from '../engine/var.ts';
+import { DAY_MS } from '../engine/timeframe.ts';
 
 /** What a user asks for; validated once here (CLI flags, notebooks and the MCP server all come through it). */
 export const backtestRequestSchema = z
@@ -70,6 +72,13 @@ export interface BacktestReport {
   /** One hash for all the data the run saw (the per-symbol hashes, in order). */
   readonly datasetHash: string;
   readonly metrics: Metrics;
+  /**
+   * 1-day Value at Risk and expected shortfall of the strategy's equity, as fractions of equity
+   * (historical, parametric, Monte Carlo; 95 % and 99 %), from its daily returns: the returns of
+   * the whole portfolio, so correlation between positions is already in them. Null with fewer
+   * than 20 daily returns.
+   */
+  readonly valueAtRisk: VarReport | null;
   readonly trades: RunOutput['trades'];
   readonly resultHash: string;
   readonly run: RunOutput;
@@ -166,6 +175,7 @@ export function runLoaded(
     benchmarkEquity,
   });
   return {
+    valueAtRisk: dailyVar(run.curve.ts, run.curve.equity, req.seed),
     runId: `run-${run.resultHash.slice(0, 16)}`,
     strategy: loaded.strategy.name,
     strategySource: loaded.source,
@@ -185,6 +195,20 @@ export function runLoaded(
     benchmarkEquity,
     journal: journal instanceof Journal ? journal.entries() : [],
   };
+}
+
+/** Daily returns of an equity curve sampled at the last point of each UTC day, then their VaR/ES. */
+function dailyVar(ts: Float64Array, equity: Float64Array, seed: number): VarReport | null {
+  const closes: number[] = [];
+  for (let i = 0; i < ts.length; i++) {
+    const day = Math.floor(ts[i]! / DAY_MS);
+    const next = i + 1 < ts.length ? Math.floor(ts[i + 1]! / DAY_MS) : Infinity;
+    if (next !== day) closes.push(equity[i]!);
+  }
+  const r = new Float64Array(Math.max(0, closes.length - 1));
+  for (let i = 1; i < closes.length; i++) r[i - 1] = closes[i]! / closes[i - 1]! - 1;
+  if (r.length < 20 || !r.every(Number.isFinite)) return null;
+  return varReport([1], [r], { seed, paths: 10_000 });
 }
 
 /** Without --exchange, the one exchange that has this symbol and timeframe. */
@@ -223,6 +247,7 @@ export function reportJson(r: BacktestReport): Record<string, unknown> {
     codeHash: r.codeHash,
     resultHash: r.resultHash,
     metrics: r.metrics,
+    valueAtRisk: r.valueAtRisk,
     trades: r.trades.map((t) => ({ ...t, entryTime: new Date(t.entryTs).toISOString(), exitTime: new Date(t.exitTs).toISOString() })),
     datasets: r.datasets.map((d) => ({ exchange: d.exchange, symbol: d.symbol, timeframe: d.timeframe, rows: d.rows, datasetHash: d.datasetHash, errors: d.validation.errors, warnings: d.validation.warnings })),
   };
