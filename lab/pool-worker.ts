@@ -3,7 +3,8 @@ import { workerData } from 'piscina';
 import { InputError } from '../engine/errors.ts';
 import { loadStrategy } from './strategy-loader.ts';
 import { runParams, summarise, type RunSummary } from './evaluate.ts';
-import type { PoolTask, PoolTaskResult, PoolWorkerData } from './pool.ts';
+import type { Market } from './market-data.ts';
+import type { PoolTask, PoolTaskResult, PoolWindow, PoolWorkerData } from './pool.ts';
 
 /**
  * One worker thread of the backtest pool. The market arrives once, in workerData, as views on the
@@ -27,10 +28,30 @@ export default function task(t: PoolTask): PoolTaskResult {
     return { kind: 'probe', value: col[t.index]!, sum, shared: col.buffer instanceof SharedArrayBuffer, heapUsed: heap, peakHeap };
   }
   try {
-    const summary: RunSummary = summarise(runParams(loaded, data.config, data.market, t.params, t.seed));
+    const market = t.window ? windowOf(t.window) : data.market;
+    const summary: RunSummary = summarise(runParams(loaded, data.config, market, t.params, t.seed));
     peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
     return { kind: 'run', summary };
   } catch (err) {
     return { kind: 'error', input: err instanceof InputError, message: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** Zero-copy views of the window's rows of the shared columns. */
+function windowOf(w: PoolWindow): Market {
+  const series = data.market.series.map((c, j) => {
+    const [i0, i1] = w.rows[j]!;
+    return {
+      symbol: c.symbol,
+      timeframeMs: c.timeframeMs,
+      length: i1 - i0,
+      ts: c.ts.subarray(i0, i1),
+      open: c.open.subarray(i0, i1),
+      high: c.high.subarray(i0, i1),
+      low: c.low.subarray(i0, i1),
+      close: c.close.subarray(i0, i1),
+      volume: c.volume.subarray(i0, i1),
+    };
+  });
+  return { series, datasets: w.datasets, datasetHash: w.datasetHash };
 }

@@ -22,7 +22,7 @@ export interface PoolWorkerData {
 }
 
 export type PoolTask =
-  | { readonly kind: 'run'; readonly params: Params; readonly seed: number }
+  | { readonly kind: 'run'; readonly params: Params; readonly seed: number; readonly window?: PoolWindow }
   /** Reads one value and sums a column in the worker: proves the worker sees the shared memory. */
   | { readonly kind: 'probe'; readonly series: number; readonly field: BarField; readonly index: number };
 
@@ -30,6 +30,16 @@ export type PoolTaskResult =
   | { readonly kind: 'run'; readonly summary: RunSummary }
   | { readonly kind: 'probe'; readonly value: number; readonly sum: number; readonly shared: boolean; readonly heapUsed: number; readonly peakHeap: number }
   | { readonly kind: 'error'; readonly input: boolean; readonly message: string };
+
+/**
+ * Runs on rows [from, to) of each series of the pool's market (a walk-forward window) instead of
+ * all of it: zero-copy views in the worker, described by the sub-market's own dataset refs.
+ */
+export interface PoolWindow {
+  readonly rows: readonly (readonly [number, number])[];
+  readonly datasets: Market['datasets'];
+  readonly datasetHash: string;
+}
 
 /** A task's input and its place in the batch (results are returned in task order). */
 export interface RunTask {
@@ -85,8 +95,9 @@ export class BacktestPool implements Executor {
     return new BacktestPool(piscina, workers, market);
   }
 
-  async runOne(params: Params, seed: number, signal?: AbortSignal): Promise<RunSummary> {
-    const r = (await this.piscina.run({ kind: 'run', params, seed } satisfies PoolTask, signal ? { signal } : {})) as PoolTaskResult;
+  async runOne(params: Params, seed: number, signal?: AbortSignal, window?: PoolWindow): Promise<RunSummary> {
+    const task: PoolTask = { kind: 'run', params, seed, ...(window ? { window } : {}) };
+    const r = (await this.piscina.run(task, signal ? { signal } : {})) as PoolTaskResult;
     if (r.kind === 'error') throw r.input ? new InputError(r.message) : new Error(r.message);
     if (r.kind !== 'run') throw new Error('unexpected pool answer');
     return r.summary;
@@ -99,6 +110,36 @@ export class BacktestPool implements Executor {
   run(tasks: readonly RunTask[], onResult?: (o: RunOutcome) => void | Promise<void>, signal?: AbortSignal): Promise<RunSummary[]> {
     // Two tasks per worker keep every thread busy without queueing the whole sweep at once.
     return runAll(tasks, (t) => this.runOne(t.params, t.seed, signal), onResult, signal, 2 * this.workers);
+  }
+
+  /**
+   * An executor for a part of this pool's market (e.g. a walk-forward window's in-sample bars,
+   * built by slicing the same columns): the workers keep their threads and shared data, and each
+   * task only says which rows to use. Closing it leaves the pool open.
+   */
+  on(sub: Market): Executor {
+    const rows = sub.series.map((c, j): [number, number] => {
+      const full = this.market.series[j];
+      if (!full || full.symbol !== c.symbol) throw new Error(`series ${j} (${c.symbol}) is not in the pool's market`);
+      if (c.length === 0) return [0, 0];
+      let i0 = 0;
+      let hi = full.length;
+      while (i0 < hi) {
+        const mid = (i0 + hi) >>> 1;
+        if (full.ts[mid]! < c.ts[0]!) i0 = mid + 1;
+        else hi = mid;
+      }
+      const i1 = i0 + c.length;
+      if (i1 > full.length || full.ts[i0] !== c.ts[0] || full.ts[i1 - 1] !== c.ts[c.length - 1] || full.close[i1 - 1] !== c.close[c.length - 1]) {
+        throw new Error(`${c.symbol}: the sub-market is not a contiguous slice of the pool's market`);
+      }
+      return [i0, i1];
+    });
+    const window: PoolWindow = { rows, datasets: sub.datasets, datasetHash: sub.datasetHash };
+    return {
+      run: (tasks, onResult, signal) => runAll(tasks, (t) => this.runOne(t.params, t.seed, signal, window), onResult, signal, 2 * this.workers),
+      close: async () => undefined,
+    };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../engine/hash.ts';
 import { generateBars } from '../../datasets/synth.ts';
+import { sliceBars } from '../../datasets/columns.ts';
 import { parseRunConfig } from '../../lab/evaluate.ts';
 import { marketFromColumns, type Market } from '../../lab/market-data.ts';
 import { BacktestPool, InlineExecutor, type RunTask } from '../../lab/pool.ts';
@@ -59,6 +60,17 @@ describe('backtest pool (Piscina worker threads, tsx-loaded)', () => {
     // Different params give different results: the comparison above has something to compare.
     const parsed = JSON.parse(results[0]!) as { resultHash: string }[];
     expect(new Set(parsed.map((p) => p.resultHash)).size).toBe(tasks.length);
+  });
+
+  it('a window of the pool\'s market (walk-forward) runs on the same threads and equals a run on the sliced data', async () => {
+    const sub = marketFromColumns([sliceBars(market.series[0]!, 300, 1500)], 'synthetic');
+    const inline = await InlineExecutor.create({ strategy: 'sma-cross', config, market: sub });
+    const some = tasks.slice(0, 6);
+    const expected = canonicalJson(await inline.run(some));
+    expect(canonicalJson(await pool.on(sub).run(some))).toBe(expected);
+    expect(expected).not.toBe(canonicalJson(await pool.run(some)));
+    const notASlice = marketFromColumns([generateBars({ symbol: 'BTC/USDT', timeframeMs: 3_600_000, from: Date.UTC(2024, 0, 5), to: Date.UTC(2024, 0, 20), seed: 99, model: { kind: 'gbm', drift: 0, vol: 0.5 } })], 'synthetic');
+    expect(() => pool.on(notASlice)).toThrow(/not a contiguous slice/);
   });
 
   it('a bad parameter set fails as bad input, in the worker as inline', async () => {
