@@ -28,6 +28,7 @@ export * from './reports/tax.ts';
 export * from './reports/tax-format.ts';
 export * from './reports/tax-fills.ts';
 export * from './reports/holding-period.ts';
+export * from './reports/audit.ts';
 export { buildSearchSpace, parseGridFlag, parseChoiceFlag, parseSweepConfig, sweepConfigSchema, gridPoints, spaceSize, checkParams, withFixed, pointKey, type SearchSpace, type Dimension, type Params, type ParamValue, type SweepConfig, type SpaceInput } from './lab/search-space.ts';
 export { optimise, allowedGrid, METHODS, DEFAULT_TPE_BATCH, type Method, type Trial, type TpeOptions, type OptimiseOptions, type OptimiseResult } from './lab/optimise.ts';
 export { runSweep, sweepJson, sweepIdOf, runKeyOf, parseMetric, resultsFingerprint, LOWER_IS_BETTER, type SweepOptions, type SweepResult, type SweepContext, type SweepProgress } from './lab/sweep.ts';

@@ -8,6 +8,7 @@ import { register as journal } from './journal.ts';
 import { register as kill } from './kill.ts';
 import { register as sweep } from './sweep.ts';
 import { register as tax } from './tax.ts';
+import { register as audit } from './audit.ts';
 import { register as walkforward } from './walkforward.ts';
 import { register as montecarlo } from './montecarlo.ts';
 import { register as gate } from './gate.ts';
@@ -16,4 +17,4 @@ import { register as promote } from './promote.ts';
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, walkforward, montecarlo, gate, promote];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, audit, walkforward, montecarlo, gate, promote];
