@@ -153,9 +153,30 @@ export function fillsFromJournal(entries: readonly JournalEntry[], source: strin
   return fills;
 }
 
-/** By file extension: .csv → CSV, .jsonl/.ndjson/.json → JSONL. */
+/** A JSON array of fill objects; each error names the element ("fills.json[3]"). */
+export function parseFillsJsonArray(text: string, source: string): TaxFill[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${source}: not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(value)) throw new InputError(`${source}: expected an array of fills`);
+  return value.map((v, i) => {
+    const where = `${source}[${i}]`;
+    const r = jsonFill.safeParse(v);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      throw new InputError(`${where}: ${issue.path.join('.') || 'fill'}: ${issue.message}`);
+    }
+    return { ...r.data, ts: parseFillTime(r.data.ts, `${where}: ts`), ref: where };
+  });
+}
+
+/** By file extension: .csv → CSV; .jsonl/.ndjson/.json → JSONL, or a JSON array when the text is one. */
 export function parseFills(text: string, source: string): TaxFill[] {
   if (/\.csv$/i.test(source)) return parseFillsCsv(text, source);
+  if (/\.json$/i.test(source) && text.trimStart().startsWith('[')) return parseFillsJsonArray(text, source);
   if (/\.(jsonl|ndjson|json)$/i.test(source)) return parseFillsJsonl(text, source);
   throw new InputError(`${source}: unknown fills format (use a .csv or .jsonl file)`);
 }

@@ -3,7 +3,7 @@ import { InputError } from '../../engine/errors.ts';
 import { matchLots, taxReport, type TaxFill, type TaxRow } from '../../reports/tax.ts';
 import { holdingTerm } from '../../reports/holding-period.ts';
 import { divRound, formatExact, parseExact, toCents } from '../../reports/exact.ts';
-import { fillsFromJournal, parseFillsCsv, parseFillsJsonl } from '../../reports/tax-fills.ts';
+import { fillsFromJournal, parseFills, parseFillsCsv, parseFillsJsonl } from '../../reports/tax-fills.ts';
 import { clone, sampleJournal } from '../engine/journal.support.ts';
 import { buy, cents, day, sell } from './tax.support.ts';
 
@@ -88,6 +88,31 @@ describe('Form 8949 rows, hand-worked', () => {
     expect(r.unidentified).toEqual(['s2']);
     // s2 takes the oldest units left: 1 BTC of b2 (27,015.00), sold 2024-04-01: 70,000 − 27,015 = 42,985.00, short
     expect(r.partI.rows.filter((x) => x.sellOrderId === 's2').map(row)).toEqual([['1 BTC', '2023-06-01', '2024-04-01', '70000.00', '27015.00', '42985.00', 'short']]);
+  });
+
+  it('HIFO ties (same cost per unit, fee included) go to the older lot', () => {
+    // x: 2 @ 50 + 2 = 51/unit; y: 1 @ 50.5 + 0.5 = 51/unit
+    const fills = [buy('x', '2024-01-01', 2, 50, 2), buy('y', '2024-01-02', 1, '50.5', '0.5'), sell('s', '2024-02-01', 1, 60, 0)];
+    expect(matchLots(fills, { method: 'hifo' }).rows.map((r) => r.lotOrderId)).toEqual(['x']);
+  });
+
+  it('specific identification across split orders: a sell order filled twice, a buy order filled twice', () => {
+    // buy order b filled as 0.4 @ 100 (+0.4) and 0.6 @ 101 (+0.6): lots 40.40 and 61.20, taken in fill order
+    // sell order s filled as 0.5 @ 120 (−0.5 → 59.50) then 0.3 @ 121 (−0.3 → 36.00); identified as 0.7 of b, then 0.1 of a
+    const fills = [
+      buy('a', '2024-01-01', 1, 90, 0),
+      buy('b', '2024-01-02', 0.4, 100, 0.4), buy('b', '2024-01-03', 0.6, 101, 0.6),
+      sell('s', '2024-02-01', 0.5, 120, 0.5), sell('s', '2024-02-02', 0.3, 121, 0.3),
+    ];
+    const rows = matchLots(fills, { method: 'specific', specific: { s: [{ lot: 'b', qty: '0.7' }, { lot: 'a', qty: '0.1' }] } }).rows;
+    expect(rows.map((r) => [r.dateSold, r.lotOrderId, r.dateAcquired, r.quantity, r.proceeds, r.costBasis])).toEqual([
+      // first sell fill (59.50): 0.4 of b's first fill gets 59.50 × 0.4/0.5 = 47.60, basis 40.40; 0.1 of b's second fill the rest 11.90, basis 61.20 × 0.1/0.6 = 10.20
+      ['2024-02-01', 'b', '2024-01-02', '0.4', '47.60', '40.40'],
+      ['2024-02-01', 'b', '2024-01-03', '0.1', '11.90', '10.20'],
+      // second sell fill (36.00): 0.2 of b's second fill gets 36.00 × 0.2/0.3 = 24.00, basis 51.00 × 0.2/0.5 = 20.40; 0.1 of a the rest 12.00, basis 9.00
+      ['2024-02-02', 'b', '2024-01-03', '0.2', '24.00', '20.40'],
+      ['2024-02-02', 'a', '2024-01-01', '0.1', '12.00', '9.00'],
+    ]);
   });
 
   it('a fee split three ways: shares rounded half up, the last piece takes the rest, the sum is exact', () => {
@@ -287,6 +312,13 @@ describe('fills from files and journals', () => {
     // an error inside the report names the file line too
     const fills = parseFillsCsv('orderId,symbol,side,amount,price,fee,ts\nb,BTC/USD,buy,1,1,0,2024-01-01\ns,BTC/USD,sell,2,1,0,2024-01-02\n', 'f.csv');
     expect(() => matchLots(fills, { method: 'fifo' })).toThrow(/^f\.csv:3 \(order s/);
+  });
+
+  it('JSON: an array of fills in a .json file, errors naming the element', () => {
+    const text = JSON.stringify([{ orderId: 'b', symbol: 'BTC/USD', side: 'buy', amount: '0.1', price: 5, ts: '2024-01-01' }, { orderId: 'c', symbol: 'BTC/USD', side: 'buy', amount: 1, price: 5 }]);
+    expect(() => parseFills(text, 'f.json')).toThrow(/^f\.json\[1\]: ts/);
+    expect(parseFills(JSON.stringify([JSON.parse(text)[0]]), 'f.json')).toEqual([{ orderId: 'b', symbol: 'BTC/USD', side: 'buy', amount: '0.1', price: 5, fee: 0, ts: Date.UTC(2024, 0, 1), ref: 'f.json[0]' }]);
+    expect(() => parseFills('x', 'f.txt')).toThrow(/unknown fills format/);
   });
 
   it('a journal: its fill entries, after the hash chain verifies', () => {
