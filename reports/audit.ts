@@ -106,11 +106,13 @@ function orderView(o: OrderAcc): AuditOrder {
   };
 }
 
-/** Builds the decision history; a journal whose chain does not verify → InputError saying where. */
-export function auditHistory(entries: readonly JournalEntry[], source = 'journal'): AuditHistory {
+/**
+ * Builds the decision history; a journal whose chain does not verify → InputError saying where.
+ * `runId` names the run when the run_start entry does not (the store keys journals by run id).
+ */
+export function auditHistory(entries: readonly JournalEntry[], source = 'journal', runId: string | null = null): AuditHistory {
   const v = verify(entries);
   if (!v.ok) throw new InputError(`${source}: the journal does not verify (${v.problem} at entry ${v.index + 1}, ${v.message}); no audit export from an altered record`);
-  let runId: string | null = null;
   const decisions: { d: DecisionRecord; seq: number; hash: string }[] = [];
   const orders = new Map<string, OrderAcc>();
   const acc = (id: string, e: JournalEntry): OrderAcc => {

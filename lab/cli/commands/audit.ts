@@ -60,7 +60,7 @@ export function register(program: Command): void {
     }
     const opts = parsed.data;
     const { label, entries } = await load(opts);
-    const history = auditHistory(entries, label);
+    const history = auditHistory(entries, label, opts.run ?? null);
     const text = formatAudit(history, opts.format);
     if (opts.out) {
       const tmp = `${opts.out}.${process.pid}.tmp`;

@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .addOption(new Option('--method <method>', 'lot matching').choices([...TAX_LOT_METHODS]).default('fifo'))
     .option('--specific <json>', 'with --method specific: {"<sell order id>": [{"lot": "<buy order id>", "qty": "0.5"}]}; sells not named are matched FIFO')
     .option('--run <run-id>', 'the fills of a run journal in the DuckDB store')
-    .option('--fills <file>', 'fills as CSV (orderId,symbol,side,amount,price,fee,ts) or JSONL (fill objects, or a journal export)')
+    .option('--fills <file>', 'fills as CSV (orderId,symbol,side,amount,price,fee,ts), JSONL (fill objects, or a journal export) or a JSON array')
     .addOption(new Option('--format <format>', 'output format').choices([...TAX_FORMATS]).default('csv'))
     .option('--out <file>', 'write the report here (default: stdout)')
     .addHelpText(

@@ -6,6 +6,7 @@ import { openStore } from '../../../datasets/store.ts';
 import { exportJournal, writeJournal } from '../../../datasets/journal-store.ts';
 import { csInProcess as cs } from '../../support/cli.ts';
 import { sampleJournal } from '../../engine/journal.support.ts';
+import { Journal } from '../../../engine/journal.ts';
 
 let dir: string;
 let db: string;
@@ -33,6 +34,14 @@ describe('cs audit export', () => {
     const lines = readFileSync(out, 'utf8').trimEnd().split('\r\n');
     expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(/^decision,r1,d1,2024-01-01T00:01:00\.000Z,/);
+    // a journal whose run_start does not name the run gets the id it is stored under
+    const j = new Journal();
+    j.append('decision', { id: 'd', ts: 0, agentId: 'a', symbol: 'BTC/USDT', action: 'hold', factors: {}, weights: {}, confidence: 1, reasoning: '', orderIds: [] }, 0);
+    const store = await openStore(db);
+    await writeJournal(store, 'r2', j.entries());
+    await store.close();
+    const r2 = await cs(['audit', 'export', '--run', 'r2', '--db', db, '--json']);
+    expect(JSON.parse(r2.out).history.runId).toBe('r2');
   });
 
   it('--file (a live JSONL journal), JSONL on stdout: the same history as from the store', async () => {
