@@ -142,7 +142,8 @@ export const KillSwitchPolicySchema = z.preprocess(
     onDailyLoss: tripTarget.default('REDUCING'),
     onDrawdown: tripTarget.default('HALTED'),
     cancelAllOnHalt: z.boolean().default(true),
-    flattenOnHalt: z.boolean().default(false),
+    /** A drawdown stop that leaves the position open is no stop: an automatic HALT flattens by default. */
+    flattenOnHalt: z.boolean().default(true),
   }),
 );
 

@@ -174,9 +174,12 @@ export function runLoaded(
     tradedNotional: run.tradedNotional,
     benchmarkEquity,
   });
+  const entries = journal instanceof Journal ? journal.entries() : [];
+  // Same result and same journal → same id, so storing a rerun replaces instead of duplicating.
+  const head = entries.length > 0 ? entries[entries.length - 1]!.hash : '';
   return {
     valueAtRisk: dailyVar(run.curve.ts, run.curve.equity, req.seed),
-    runId: `run-${run.resultHash.slice(0, 16)}`,
+    runId: `run-${(head ? hashValue([run.resultHash, head]) : run.resultHash).slice(0, 16)}`,
     strategy: loaded.strategy.name,
     strategySource: loaded.source,
     codeHash: loaded.codeHash,
@@ -193,7 +196,7 @@ export function runLoaded(
     resultHash: run.resultHash,
     run,
     benchmarkEquity,
-    journal: journal instanceof Journal ? journal.entries() : [],
+    journal: entries,
   };
 }
 

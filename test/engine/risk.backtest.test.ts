@@ -58,7 +58,7 @@ describe('a reckless strategy against the seed limits', () => {
     const ks = new KillSwitch({ onTransition: journalKillSwitch(journal) });
     const risk = new RiskEngine(config, { killSwitch: ks });
     const run = runColumnar(
-      { strategy: reckless, seed: 1, cash: 10_000, broker: { takerFeeBps: 10 }, journal, gate: riskGate(risk) },
+      { strategy: reckless, seed: 1, cash: 10_000, broker: { takerFeeBps: 10 }, journal, gate: riskGate(risk), killSwitch: ks },
       [series('BTC/USDT', 40_000), series('XRP/USDT', 0.5)],
     );
     const entries = journal.entries();
@@ -79,13 +79,15 @@ describe('a reckless strategy against the seed limits', () => {
     expect(refused.length).toBe([...byLimit.values()].reduce((a, b) => a + b, 0));
 
     // No fill takes the BTC position past 5000 USD (fills are at the next open = the close it was checked at).
-    let btc = 0;
+    let btc = 0, maxBtc = 0;
     for (const e of entries) {
       if (e.type !== 'fill' || e.payload.symbol !== 'BTC/USDT') continue;
       btc += e.payload.side === 'buy' ? e.payload.amount : -e.payload.amount;
+      maxBtc = Math.max(maxBtc, btc);
       expect(Math.abs(btc) * e.payload.price).toBeLessThanOrEqual(5_000 * (1 + 1e-9));
     }
-    expect(btc).toBeGreaterThan(0);
+    expect(maxBtc).toBeGreaterThan(0);
+    expect(btc).toBe(0); // flattened by the kill switch
     // At most 10 orders submitted in any rolling hour.
     const submits = entries.filter((e) => e.type === 'order_submitted').map((e) => e.ts);
     for (let i = 10; i < submits.length; i++) expect(submits[i]! - submits[i - 10]!).toBeGreaterThanOrEqual(3_600_000);
@@ -93,10 +95,26 @@ describe('a reckless strategy against the seed limits', () => {
     // The drawdown tripped the kill switch automatically, once, and it was journaled.
     const trips = entries.filter((e) => e.type === 'killswitch');
     expect(trips).toHaveLength(1);
-    expect(trips[0]!.payload).toMatchObject({ to: 'HALTED', auto: true, limit: 'maxDrawdown', by: 'risk-engine', cancelAll: true });
-    // After the trip, nothing is submitted.
+    expect(trips[0]!.payload).toMatchObject({ to: 'HALTED', auto: true, limit: 'maxDrawdown', by: 'risk-engine', cancelAll: true, flatten: true });
+    // After the trip, nothing is submitted but the kill switch's own flatten orders.
     const tripSeq = trips[0]!.seq;
-    expect(entries.some((e) => e.seq > tripSeq && e.type === 'order_submitted')).toBe(false);
+    const after = entries.filter((e) => e.seq > tripSeq && e.type === 'order_submitted');
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((e) => (e.payload as { agentId: string }).agentId === 'killswitch')).toBe(true);
+    // The seed's drawdown stop holds: equity never below 80 % of its peak by more than one bar's
+    // move plus what closing out costs (the taker fee on the flatten fills).
+    {
+      const exitFees = run.fills.filter((f) => f.agentId === 'killswitch').reduce((a, f) => a + f.fee, 0);
+      expect(exitFees).toBeGreaterThan(0);
+      const eq = Array.from(run.curve.equity);
+      let peak = -Infinity, worst = 0, maxMove = 0;
+      eq.forEach((v, i) => {
+        peak = Math.max(peak, v);
+        worst = Math.max(worst, 0.8 * peak - v);
+        if (i > 0) maxMove = Math.max(maxMove, Math.abs(v - eq[i - 1]!));
+      });
+      expect(worst).toBeLessThanOrEqual(maxMove + exitFees);
+    }
     // The trip happened on the first mark at or past −20% from the peak, not before.
     const eq = Array.from(run.curve.equity);
     const at = Array.from(run.curve.ts).indexOf(trips[0]!.ts);

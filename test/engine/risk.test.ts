@@ -230,7 +230,7 @@ describe('hard limits and the kill switch', () => {
     risk.onMark(T0 + 2 * DAY, 120_001);
     expect(ks.effective('a1')).toBe('ACTIVE');
     risk.onMark(T0 + 3 * DAY, 120_000); // 1 − 120/150 = 20%
-    expect(ks.status().global).toMatchObject({ state: 'HALTED', auto: true, cancelAll: true, flatten: false });
+    expect(ks.status().global).toMatchObject({ state: 'HALTED', auto: true, cancelAll: true, flatten: true });
     const a = new SimAccount();
     a.tick('BTC/USDT', 100, T0 + 3 * DAY);
     a.fill('BTC/USDT', 'buy', 1, 100);

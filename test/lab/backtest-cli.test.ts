@@ -53,6 +53,7 @@ describe('cs backtest', () => {
     expect(r.metrics.numTrades).toBe(r.trades.length);
     expect(r.trades.length).toBeGreaterThan(0);
     const b = await csInProcess([...base, '--strategy', 'sma-cross', '--param', 'fast=10', '--param', 'slow=30', '--json']);
+    expect(b.code).toBe(0);
     expect(JSON.parse(b.out).resultHash).toBe(r.resultHash);
     const c = await csInProcess([...base, '--strategy', 'sma-cross', '--param', 'fast=12', '--param', 'slow=30', '--json']);
     expect(JSON.parse(c.out).resultHash).not.toBe(r.resultHash);

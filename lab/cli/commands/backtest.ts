@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { InputError } from '../../../engine/errors.ts';
 import { openStore } from '../../../datasets/store.ts';
 import { saveRun } from '../../../datasets/runs.ts';
-import { writeJournal } from '../../../datasets/journal-store.ts';
+import { readJournal, writeJournal } from '../../../datasets/journal-store.ts';
 import { parseRiskConfigText } from '../../../engine/risk.ts';
 import { readFileSync } from 'node:fs';
 import { runBacktest, reportJson, type BacktestReport, type BacktestRequest } from '../../backtest.ts';
@@ -71,7 +71,8 @@ export function register(program: Command): void {
       if (o.save !== false) {
         await saveRun(store, toStoredRun(report));
         // The audit trail of the run: `cs journal verify|why|export --run <id>` read it back.
-        await writeJournal(store, report.runId, report.journal);
+        // The run id covers the journal's head hash: a stored journal under it is this one.
+        if ((await readJournal(store, report.runId)).length === 0) await writeJournal(store, report.runId, report.journal);
       }
       if (o.json) printJson(reportJson(report));
       else process.stdout.write(describe(report));
