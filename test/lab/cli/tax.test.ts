@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../../datasets/store.ts';
 import { writeJournal } from '../../../datasets/journal-store.ts';
 import { saveRun } from '../../../datasets/runs.ts';
+import { generateBars } from '../../../datasets/synth.ts';
 import { csInProcess as cs } from '../../support/cli.ts';
 import { sampleJournal } from '../../engine/journal.support.ts';
 import { cents } from '../../reports/tax.support.ts';
@@ -119,5 +120,31 @@ describe('cs tax', () => {
     const r = await cs(['tax', '--help']);
     expect(r.code).toBe(0);
     for (const o of ['--year', '--method', '--specific', '--run', '--fills', '--format', '--out', '--db', '--json']) expect(r.out).toContain(o);
+  });
+});
+
+describe('cs backtest, then cs tax --run on its journal', () => {
+  it('every year of a three-year run: rows for every round trip, gains equal to the engine\'s net trade P&L within rounding', async () => {
+    const btDb = f('bt.duckdb');
+    const store = await openStore(btDb);
+    const bars = generateBars({ symbol: 'BTC/USDT', timeframeMs: 86_400_000, from: Date.UTC(2021, 0, 1), to: Date.UTC(2024, 0, 1), seed: 3, model: { kind: 'gbm', drift: 0, vol: 0.8 } });
+    await store.writeBars({ exchange: 'synthetic', symbol: 'BTC/USDT', timeframe: '1d' }, bars);
+    await store.close();
+    const bt = await cs(['backtest', '--strategy', 'sma-cross', '--symbol', 'BTC/USDT', '--timeframe', '1d', '--param', 'fast=5', '--param', 'slow=20', '--db', btDb, '--json']);
+    expect([bt.code, bt.err]).toEqual([0, '']);
+    const run = JSON.parse(bt.out) as { runId: string; trades: { exitTime: string; pnl: number }[] };
+    expect(run.trades.length).toBeGreaterThan(10);
+    for (const year of [2021, 2022, 2023]) {
+      const r = await cs(['tax', '--year', String(year), '--run', run.runId, '--db', btDb, '--json']);
+      expect([r.code, r.err], String(year)).toEqual([0, '']);
+      const rep = JSON.parse(r.out);
+      const rows = [...rep.partI.rows, ...rep.partII.rows] as { gain: string; dateSold: string }[];
+      // sma-cross goes all in and all out: one buy and one sell per round trip, so one row each
+      const trades = run.trades.filter((t) => t.exitTime.startsWith(String(year)));
+      expect(rows.length, String(year)).toBe(trades.length);
+      // the engine sums floats; each row rounds basis and proceeds once: at most a cent apart per row
+      const engineCents = trades.reduce((s, t) => s + t.pnl, 0) * 100;
+      expect(Math.abs(Number(cents(rep.scheduleD.netGain)) - engineCents), String(year)).toBeLessThanOrEqual(rows.length + 1e-6);
+    }
   });
 });
