@@ -114,6 +114,10 @@ describe('cs tax', () => {
       expect(existsSync(out), args.join(' ')).toBe(false);
     }
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    // an existing report is left as it was
+    writeFileSync(f('keep.csv'), 'keep');
+    const r = await cs(['tax', '--year', '2024', '--fills', f('short.csv'), '--out', f('keep.csv')]);
+    expect([r.code, readFileSync(f('keep.csv'), 'utf8')]).toEqual([2, 'keep']);
   });
 
   it('--help names every option', async () => {
