@@ -7,7 +7,10 @@
 export interface Exact {
   /** numerator; the value is n / d */
   readonly n: bigint;
-  /** denominator, always > 0, coprime with n */
+  /**
+   * denominator, always > 0. Not always in lowest terms: sums and products of decimals keep a
+   * power-of-ten denominator instead of paying for a gcd on every step (compare with `cmp`).
+   */
   readonly d: bigint;
 }
 
@@ -45,15 +48,29 @@ export function parseExact(v: string | number): Exact | null {
   const e = Number(m[4] ?? m[7] ?? '0');
   if (!Number.isSafeInteger(e) || Math.abs(e) > 400) return null;
   let n = BigInt(int + frac);
-  let scale = frac.length - e;
+  const scale = frac.length - e;
   if (sign === '-') n = -n;
-  if (scale <= 0) return exact(n * 10n ** BigInt(-scale));
-  return exact(n, 10n ** BigInt(scale));
+  if (scale <= 0) return { n: n * pow10(-scale), d: 1n };
+  return { n, d: pow10(scale) };
 }
 
-export const add = (a: Exact, b: Exact): Exact => exact(a.n * b.d + b.n * a.d, a.d * b.d);
-export const sub = (a: Exact, b: Exact): Exact => exact(a.n * b.d - b.n * a.d, a.d * b.d);
-export const mul = (a: Exact, b: Exact): Exact => exact(a.n * b.n, a.d * b.d);
+const POW10: bigint[] = [];
+const pow10 = (k: number): bigint => (POW10[k] ??= 10n ** BigInt(k));
+
+/**
+ * Sum or difference. Decimal denominators (powers of ten) usually divide one another, so the
+ * result keeps the larger one with no gcd; only unrelated denominators are reduced.
+ */
+function combine(a: Exact, b: Exact, s: 1n | -1n): Exact {
+  if (a.d === b.d) return { n: a.n + s * b.n, d: a.d };
+  if (a.d > b.d && a.d % b.d === 0n) return { n: a.n + s * b.n * (a.d / b.d), d: a.d };
+  if (b.d > a.d && b.d % a.d === 0n) return { n: a.n * (b.d / a.d) + s * b.n, d: b.d };
+  return exact(a.n * b.d + s * b.n * a.d, a.d * b.d);
+}
+export const add = (a: Exact, b: Exact): Exact => combine(a, b, 1n);
+export const sub = (a: Exact, b: Exact): Exact => combine(a, b, -1n);
+/** Product; of two decimals a decimal (denominators multiply), so no reduction. */
+export const mul = (a: Exact, b: Exact): Exact => ({ n: a.n * b.n, d: a.d * b.d });
 export const div = (a: Exact, b: Exact): Exact => exact(a.n * b.d, a.d * b.n);
 export const cmp = (a: Exact, b: Exact): number => {
   const x = a.n * b.d - b.n * a.d;
