@@ -184,7 +184,6 @@ export class Engine implements EngineView {
   private readonly slots: IndicatorSlot[] = [];
   private readonly slotByName = new Map<string, number>();
   private readonly decisions: DecisionRecord[] = [];
-  private readonly decisionById = new Map<string, DecisionRecord>();
   private readonly fills: Fill[] = [];
   private readonly allOrders: Order[] = [];
   private readonly timers: number[] = [];
@@ -505,7 +504,6 @@ export class Engine implements EngineView {
       orderIds: [],
     };
     this.decisions.push(d);
-    this.decisionById.set(d.id, d);
     this.journal?.append('decision', d, this.ts);
     return d;
   }
@@ -591,7 +589,7 @@ export class Engine implements EngineView {
   }
 
   private onBrokerEvent(e: BrokerEvent): void {
-    const d = this.decisionById.get(e.order.decisionId);
+    const d = this.decisions[decisionIndex(e.order.decisionId)];
     switch (e.kind) {
       case 'accepted':
         this.journal?.append('order_accepted', { id: e.order.id }, e.ts);
@@ -637,15 +635,12 @@ export class Engine implements EngineView {
       },
       position: (s) => engine.state(s).view,
     };
-    let lastName = '';
-    let lastSlot = -1;
+    // A strategy declares a handful of indicators and names them with string literals, which are
+    // interned: comparing by identity over a short array beats hashing the name on every read.
     const slotOf = (name: string): number => {
-      if (name === lastName) return lastSlot;
-      const s = engine.slotByName.get(name);
-      if (s === undefined) throw new InputError(`indicator "${name}" was not declared in init()`);
-      lastName = name;
-      lastSlot = s;
-      return s;
+      const slots = engine.slots;
+      for (let i = 0; i < slots.length; i++) if (slots[i]!.name === name) return i;
+      throw new InputError(`indicator "${name}" was not declared in init()`);
     };
     return {
       params: this.params,
@@ -740,6 +735,11 @@ export class Engine implements EngineView {
 }
 
 const ALL_IN: SizeSpec = { kind: 'all-in' };
+
+/** Decision ids are `<agent>-D<n>`, the n-th decision (1-based): its index without a lookup table. */
+function decisionIndex(id: string): number {
+  return Number(id.slice(id.lastIndexOf('-D') + 2)) - 1;
+}
 /** Shared by every decision that names no factors or weights (one object, not one per order). */
 const NONE: Readonly<Record<string, never>> = Object.freeze({});
 

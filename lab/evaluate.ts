@@ -28,7 +28,10 @@ export function parseRunConfig(request: BacktestRequest): RunConfig {
 
 /** A full backtest of one parameter set: metrics, equity curve (`run.curve`), trades, hashes. */
 export function runParams(loaded: LoadedStrategy, config: RunConfig, market: Market, params: Readonly<Record<string, unknown>>, seed = config.seed): BacktestReport {
-  return runLoaded(loaded, { ...config, params: { ...params }, seed }, market.series, market.datasets);
+  // A sweep keeps one metrics row per run, not its audit trail: the run that gets promoted is
+  // re-run by `cs backtest`, which journals every decision. Hash-chaining thousands of trial runs'
+  // journals would cost more than the runs themselves.
+  return runLoaded(loaded, { ...config, params: { ...params }, seed, journal: false }, market.series, market.datasets);
 }
 
 /** What a sweep keeps of a run (a row in DuckDB, a message between threads or machines). */
