@@ -540,12 +540,16 @@ export class Engine implements EngineView {
     action: DecisionAction,
     extra?: { ocoGroup?: string; parentId?: string; hasChildren?: boolean; decision?: DecisionRecord; agentId?: string },
   ): string | null {
-    const decision = extra?.decision ?? this.decide(symbol, action, opts.reason);
     const type: OrderType = opts.type ?? 'market';
     const market = this.market(symbol);
     const last = this.refPrice(symbol);
     const ref = opts.price ?? opts.stopPrice ?? last;
     const amount = this.resolveSize(symbol, side, opts.size, ref);
+    // A relative size (all-in, a fraction) with nothing to size against — no cash, no equity — is
+    // no order at all: nothing is placed, so there is no decision to record. (A strategy retrying
+    // on every bar with no cash would otherwise journal a refusal per bar.)
+    if (amount === 0 && typeof opts.size !== 'number' && extra?.decision === undefined) return null;
+    const decision = extra?.decision ?? this.decide(symbol, action, opts.reason);
     // Every field present (undefined when unused): one object shape for every request.
     const req: OrderRequest = {
       symbol,
@@ -790,7 +794,8 @@ export function runColumnar(opts: BacktestOptions, series: readonly BarColumns[]
   let total = 0;
   for (const s of series) total += s.length;
   if (total === 0) throw new InputError('no bars in the requested range');
-  const engine = new Engine(opts, series.map((s) => s.symbol), total);
+  // One equity point per distinct close time: for aligned series, the longest series' length.
+  const engine = new Engine(opts, series.map((s) => s.symbol), Math.max(...series.map((s) => s.length)));
   const { sym, row } = columnarOrder(series);
   engine.start(Math.min(...series.filter((s) => s.length > 0).map((s) => s.ts[0]!)));
   const handles = series.map((s) => engine.handle(s.symbol));
