@@ -560,7 +560,7 @@ export class SimulatedBroker {
       if (o.status === 'pending' || o.status === 'open') list[w++] = o;
       else if (o.parentId !== undefined || this.parents.has(o.id)) released = true;
     }
-    if (w !== list.length) list.length = w;
+    while (list.length > w) list.pop(); // pop is inlined; assigning .length is a runtime call
     if (released) this.releaseParents();
   }
 

@@ -337,7 +337,7 @@ export class Portfolio {
     b.head = 0;
     const entryPrice = t.entryNotional / t.entryQty;
     const net = t.pnl - t.fees;
-    this.tradeLog.push(b.index, t.side === 'long', t.entryTs, ts, entryPrice, t.exitNotional / t.exitQty, t.maxQty, net, t.fees, net / (entryPrice * t.maxQty));
+    this.tradeLog.push(b.index, t.side === 'long', t.entryTs, ts, entryPrice, t.exitNotional / t.exitQty, t.maxQty, net, t.fees);
     this.tradesCache = null;
   }
 
@@ -367,21 +367,32 @@ export class Portfolio {
 }
 
 /**
- * Round trips in growable typed columns: a long backtest closes hundreds of thousands of trades,
- * and one object per trade kept alive until the end costs more in GC than the engine loop itself.
+ * Round trips in typed columns, in fixed-size chunks: a long backtest closes hundreds of thousands
+ * of trades, and one object per trade kept alive until the end costs more in GC than the engine
+ * loop itself; chunks (rather than a doubling array) never copy and touch only the memory used.
  */
+const SHIFT = 11;
+const CHUNK = 1 << SHIFT;
+const FIELDS = 7;
+
 class TradeLog {
   n = 0;
-  private sym = new Int32Array(64);
-  private long = new Uint8Array(64);
-  private f = new Float64Array(64 * 8);
+  private readonly syms: Int32Array[] = [];
+  private readonly longs: Uint8Array[] = [];
+  private readonly fs: Float64Array[] = [];
 
-  push(sym: number, long: boolean, entryTs: number, exitTs: number, entryPrice: number, exitPrice: number, qty: number, pnl: number, fees: number, ret: number): void {
-    if (this.n === this.sym.length) this.grow();
+  push(sym: number, long: boolean, entryTs: number, exitTs: number, entryPrice: number, exitPrice: number, qty: number, pnl: number, fees: number): void {
     const i = this.n++;
-    this.sym[i] = sym;
-    this.long[i] = long ? 1 : 0;
-    const f = this.f, o = i * 8;
+    const c = i >> SHIFT;
+    const j = i & (CHUNK - 1);
+    if (j === 0) {
+      this.syms.push(new Int32Array(CHUNK));
+      this.longs.push(new Uint8Array(CHUNK));
+      this.fs.push(new Float64Array(CHUNK * FIELDS));
+    }
+    this.syms[c]![j] = sym;
+    this.longs[c]![j] = long ? 1 : 0;
+    const f = this.fs[c]!, o = j * FIELDS;
     f[o] = entryTs;
     f[o + 1] = exitTs;
     f[o + 2] = entryPrice;
@@ -389,36 +400,25 @@ class TradeLog {
     f[o + 4] = qty;
     f[o + 5] = pnl;
     f[o + 6] = fees;
-    f[o + 7] = ret;
-  }
-
-  private grow(): void {
-    const cap = this.sym.length * 2;
-    const sym = new Int32Array(cap), long = new Uint8Array(cap), f = new Float64Array(cap * 8);
-    sym.set(this.sym);
-    long.set(this.long);
-    f.set(this.f);
-    this.sym = sym;
-    this.long = long;
-    this.f = f;
   }
 
   toArray(symbolOf: (i: number) => string): ClosedTrade[] {
     const out: ClosedTrade[] = new Array(this.n);
-    const f = this.f;
     for (let i = 0; i < this.n; i++) {
-      const o = i * 8;
+      const c = i >> SHIFT, j = i & (CHUNK - 1);
+      const f = this.fs[c]!, o = j * FIELDS;
+      const entryPrice = f[o + 2]!, qty = f[o + 4]!, pnl = f[o + 5]!;
       out[i] = {
-        symbol: symbolOf(this.sym[i]!),
-        side: this.long[i] ? 'long' : 'short',
+        symbol: symbolOf(this.syms[c]![j]!),
+        side: this.longs[c]![j] ? 'long' : 'short',
         entryTs: f[o]!,
         exitTs: f[o + 1]!,
-        entryPrice: f[o + 2]!,
+        entryPrice,
         exitPrice: f[o + 3]!,
-        qty: f[o + 4]!,
-        pnl: f[o + 5]!,
+        qty,
+        pnl,
         fees: f[o + 6]!,
-        returnPct: f[o + 7]!,
+        returnPct: pnl / (entryPrice * qty),
       };
     }
     return out;
