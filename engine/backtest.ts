@@ -423,8 +423,7 @@ export class Engine implements EngineView {
       this.curveEq = grow(this.curveEq);
     }
     this.curveTs[n] = t;
-    this.curveEq[n] = this.portfolio.equity();
-    if (this.portfolio.grossExposure() !== 0) this.exposedPoints++;
+    if (this.portfolio.writeEquity(this.curveEq, n)) this.exposedPoints++;
     this.curveLen = ++n;
   }
 
@@ -639,6 +638,19 @@ export class Engine implements EngineView {
       },
       position: (s) => engine.state(s).view,
     };
+    const valueSlow = (name: string, output: string | undefined, symbol: string | undefined): number => {
+      const slot = slotOf(name);
+      const st = symbol === undefined ? engine.current : engine.stateBySymbol.get(symbol);
+      if (!st) return NaN;
+      let oi = 0;
+      if (output !== undefined) {
+        oi = engine.slots[slot]!.outputs.indexOf(output);
+        if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${engine.slots[slot]!.outputs.join(', ')})`);
+      }
+      const batch = st.batch;
+      if (batch !== null) return st.barIndex < 0 ? NaN : batch[slot]![oi]![st.barIndex]!;
+      return st.kernels[slot]!.value(oi);
+    };
     // A strategy declares a handful of indicators and names them with string literals, which are
     // interned: comparing by identity over a short array beats hashing the name on every read.
     const slotOf = (name: string): number => {
@@ -662,18 +674,13 @@ export class Engine implements EngineView {
         engine.slots.push({ name, kind, params, outputs: probe.outputs });
         for (const st of engine.states) st.kernels.push(createIndicator(kind, params));
       },
+      // Small on purpose: V8 inlines it into the strategy, so the float it returns is not boxed.
       value(name, output, symbol) {
-        const slot = slotOf(name);
-        const st = symbol === undefined ? engine.current : engine.stateBySymbol.get(symbol);
-        if (!st) return NaN;
-        let oi = 0;
-        if (output !== undefined) {
-          oi = engine.slots[slot]!.outputs.indexOf(output);
-          if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${engine.slots[slot]!.outputs.join(', ')})`);
+        const st = engine.current;
+        if (output === undefined && symbol === undefined && st !== null && st.batch !== null && st.barIndex >= 0) {
+          return st.batch[slotOf(name)]![0]![st.barIndex]!;
         }
-        const batch = st.batch;
-        if (batch !== null) return st.barIndex < 0 ? NaN : batch[slot]![oi]![st.barIndex]!;
-        return st.kernels[slot]!.value(oi);
+        return valueSlow(name, output, symbol);
       },
       position: (s) => (engine.current !== null && engine.current.symbol === s ? engine.current : engine.state(s)).view,
       portfolio: portfolioView,

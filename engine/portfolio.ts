@@ -174,6 +174,25 @@ export class Portfolio {
     return e;
   }
 
+  /**
+   * Equity into `out[i]` (no float returned through a call: V8 would box it), and whether any
+   * position is open — the equity curve's two figures per point.
+   */
+  writeEquity(out: Float64Array, i: number): boolean {
+    let e = this.cash;
+    let open = false;
+    const books = this.books;
+    for (let k = 0; k < books.length; k++) {
+      const b = books[k]!;
+      if (b.qty !== 0) {
+        open = true;
+        e += b.qty * (b.lastPrice === b.lastPrice ? b.lastPrice : b.avgPrice());
+      }
+    }
+    out[i] = e;
+    return open;
+  }
+
   /** Σ |qty × mark| over open positions. */
   grossExposure(): number {
     let e = 0;
