@@ -23,7 +23,7 @@ export * from './lab/montecarlo.ts';
 export * from './lab/gate.ts';
 export * from './lab/promote.ts';
 export * from './datasets/walkforward.ts';
-export { loadRun, type RunRecord } from './datasets/run-lookup.ts';
+export { loadRun, type RunRecord } from './datasets/runs.ts';
 export * from './reports/tax.ts';
 export * from './reports/tax-format.ts';
 export * from './reports/tax-fills.ts';

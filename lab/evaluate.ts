@@ -41,8 +41,20 @@ export interface RunSummary {
   readonly seed: number;
   readonly metrics: Metrics;
   readonly resultHash: string;
+  /**
+   * Per-bar simple returns of the equity curve, as float32: a column of the sweep's T×N matrix
+   * for CSCV/PBO and the moments for its deflated Sharpe. Float32 halves the storage of a large
+   * sweep; its 7 significant digits are far below anything that changes a rank or a Sharpe ratio.
+   */
+  readonly returns: Float32Array;
 }
 
 export function summarise(r: BacktestReport): RunSummary {
-  return { params: r.params, seed: r.seed, metrics: r.metrics, resultHash: r.resultHash };
+  return { params: r.params, seed: r.seed, metrics: r.metrics, resultHash: r.resultHash, returns: curveReturns(r.run.curve.equity) };
+}
+
+export function curveReturns(equity: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(Math.max(0, equity.length - 1));
+  for (let i = 0; i < out.length; i++) out[i] = equity[i + 1]! / equity[i]! - 1;
+  return out;
 }

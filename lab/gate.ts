@@ -4,7 +4,7 @@ import { InputError } from '../engine/errors.ts';
 import { DAY_MS } from '../engine/timeframe.ts';
 import { deflatedSharpe, moments, probabilisticSharpe, varianceOf } from '../engine/overfitting.ts';
 import type { Store } from '../datasets/store.ts';
-import { loadRun, type RunRecord } from '../datasets/run-lookup.ts';
+import { loadRun, type RunRecord } from '../datasets/runs.ts';
 import { loadWalkForward } from '../datasets/walkforward.ts';
 import { bestSweepRuns, listSweeps, loadSweepRuns } from '../datasets/sweeps.ts';
 import { equityReturns } from './montecarlo.ts';

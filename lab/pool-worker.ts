@@ -1,5 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
-import { workerData } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { InputError } from '../engine/errors.ts';
 import { loadStrategy } from './strategy-loader.ts';
 import { runParams, summarise, type RunSummary } from './evaluate.ts';
@@ -18,7 +18,7 @@ if (loaded.codeHash !== data.codeHash) {
 }
 let peakHeap = 0;
 
-export default function task(t: PoolTask): PoolTaskResult {
+export default function task(t: PoolTask): PoolTaskResult | ReturnType<typeof move> {
   if (t.kind === 'probe') {
     const col = data.market.series[t.series]![t.field];
     const heap = getHeapStatistics().used_heap_size;
@@ -31,7 +31,9 @@ export default function task(t: PoolTask): PoolTaskResult {
     const market = t.window ? windowOf(t.window) : data.market;
     const summary: RunSummary = summarise(runParams(loaded, data.config, market, t.params, t.seed));
     peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
-    return { kind: 'run', summary };
+    // The returns' buffer is handed over to the main thread, not copied.
+    const result: PoolTaskResult = { kind: 'run', summary };
+    return move({ [transferableSymbol]: [summary.returns.buffer], [valueSymbol]: result } as unknown as Parameters<typeof move>[0]);
   } catch (err) {
     return { kind: 'error', input: err instanceof InputError, message: err instanceof Error ? err.message : String(err) };
   }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CheckFailedError, InputError } from '../engine/errors.ts';
 import { canonicalJson, hashValue } from '../engine/hash.ts';
 import { RiskConfigSchema, type RiskConfig } from '../engine/risk.ts';
-import type { RunRecord } from '../datasets/run-lookup.ts';
+import type { RunRecord } from '../datasets/runs.ts';
 import { evaluateGate, subjectFromRun, type GateConfig, type GateReport } from './gate.ts';
 
 /**

@@ -76,6 +76,25 @@ export interface JobContext {
   readonly datasetHash: string;
 }
 
+/**
+ * A run's summary as a job's return value (JSON in Redis): the float32 returns as base64 of their
+ * little-endian bytes, a third of the size of a JSON number array and exact.
+ */
+export type WireSummary = Omit<RunSummary, 'returns'> & { readonly returns: string };
+
+export function toWire(s: RunSummary): WireSummary {
+  return { ...s, returns: Buffer.from(s.returns.buffer, s.returns.byteOffset, s.returns.byteLength).toString('base64') };
+}
+
+export function returnsFromBase64(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, 'base64');
+  if (bytes.length % 4 !== 0) throw new Error(`returns of ${bytes.length} bytes are not float32s`);
+  // A copy into a fresh buffer: Buffer pools are not 4-byte aligned.
+  const out = new Float32Array(bytes.length / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
 export interface SweepJobData {
   readonly ctx: JobContext;
   readonly params: Readonly<Record<string, unknown>>;
@@ -119,7 +138,7 @@ export function queueExecutor(o: QueueExecutorOptions): (ctx: SweepContext) => P
     const strategy = /[/\\]|\.(m?[jt]s)$/.test(ctx.strategy) ? resolve(ctx.strategy) : ctx.strategy;
     const jobCtx: JobContext = { sweepId: ctx.sweepId, strategy, codeHash: ctx.codeHash, config: ctx.config, data, datasets: ctx.market.datasets, datasetHash: ctx.market.datasetHash };
     const name = o.queueName ?? DEFAULT_QUEUE_NAME;
-    const queue = new Queue<SweepJobData, RunSummary>(name, { connection });
+    const queue = new Queue<SweepJobData, WireSummary>(name, { connection });
     const events = new QueueEvents(name, { connection });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return new QueueExecutor(queue, events, jobCtx);
@@ -128,7 +147,7 @@ export function queueExecutor(o: QueueExecutorOptions): (ctx: SweepContext) => P
 
 class QueueExecutor implements Executor {
   constructor(
-    private readonly queue: Queue<SweepJobData, RunSummary>,
+    private readonly queue: Queue<SweepJobData, WireSummary>,
     private readonly events: QueueEvents,
     private readonly ctx: JobContext,
   ) {}
@@ -166,10 +185,10 @@ class QueueExecutor implements Executor {
 }
 
 /** Return values come back through JSON: non-finite metrics arrive as null; make them NaN again. */
-function normalise(s: RunSummary): RunSummary {
+function normalise(s: WireSummary): RunSummary {
   const metrics = { ...(s.metrics as unknown as Record<string, unknown>) };
   for (const [k, v] of Object.entries(metrics)) if (v === null) metrics[k] = NaN;
-  return { ...s, metrics: metrics as unknown as RunSummary['metrics'] };
+  return { ...s, metrics: metrics as unknown as RunSummary['metrics'], returns: returnsFromBase64(s.returns) };
 }
 
 export interface QueueWorkerOptions {
@@ -214,15 +233,15 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     });
     return pool;
   };
-  const worker = new Worker<SweepJobData, RunSummary>(
+  const worker = new Worker<SweepJobData, WireSummary>(
     o.queueName ?? DEFAULT_QUEUE_NAME,
-    async (job: Job<SweepJobData, RunSummary>) => {
+    async (job: Job<SweepJobData, WireSummary>) => {
       log(`job ${job.id} started (attempt ${job.attemptsStarted}, stalled ${job.stalledCounter}) params ${JSON.stringify(job.data.params)}`);
       const pool = await poolFor(job.data.ctx);
       try {
         const summary = await pool.runOne(job.data.params as RunTask['params'], job.data.seed);
         log(`job ${job.id} done ${summary.resultHash.slice(0, 12)}`);
-        return summary;
+        return toWire(summary);
       } catch (err) {
         if (err instanceof InputError) throw new Error(`InputError: ${err.message}`);
         throw err;

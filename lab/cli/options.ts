@@ -21,6 +21,15 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
 }
 
+/** A commander parser for a numeric flag: anything but a finite number is bad input (exit 2). */
+export function parseNumberOption(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} expects a number, got "${v}"`);
+    return n;
+  };
+}
+
 /** `--param k=v` collector: repeated flags into a record; numbers parsed, booleans and text kept. */
 export function collectParam(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = value.indexOf('=');

@@ -7,7 +7,7 @@ import { CheckFailedError, InputError } from '../../engine/errors.ts';
 import { DAY_MS } from '../../engine/timeframe.ts';
 import { openStore } from '../../datasets/store.ts';
 import { generateBars } from '../../datasets/synth.ts';
-import type { RunRecord } from '../../datasets/run-lookup.ts';
+import type { RunRecord } from '../../datasets/runs.ts';
 import { parseGateConfig } from '../../lab/gate.ts';
 import { limitsFromRun, promote, scaleLimits, verifyPromotion } from '../../lab/promote.ts';
 import { parseRiskConfigText } from '../../engine/risk.ts';

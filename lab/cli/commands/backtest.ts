@@ -6,18 +6,11 @@ import { readJournal, writeJournal } from '../../../datasets/journal-store.ts';
 import { parseRiskConfigText } from '../../../engine/risk.ts';
 import { readFileSync } from 'node:fs';
 import { runBacktest, reportJson, type BacktestReport, type BacktestRequest } from '../../backtest.ts';
-import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption } from '../options.ts';
 import { formatTable } from './metrics.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-function num(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} expects a number, got "${v}"`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   const cmd = program
@@ -30,13 +23,13 @@ export function register(program: Command): void {
     .option('--from <date>', 'first bar (inclusive): YYYY-MM-DD, ISO time or epoch ms')
     .option('--to <date>', 'end (exclusive)')
     .option('--param <key=value>', 'strategy parameter (repeatable)', collectParam, {})
-    .option('--seed <n>', 'seed for every random choice of the run', num('--seed'), 1)
-    .option('--cash <usd>', 'starting cash in quote currency', num('--cash'), 10_000)
-    .option('--fee-bps <bps>', 'taker fee in basis points (10 = 0.1 %)', num('--fee-bps'), 10)
-    .option('--maker-fee-bps <bps>', 'maker fee in basis points (default: the taker fee)', num('--maker-fee-bps'))
-    .option('--slippage-bps <bps>', 'fixed slippage on taker fills, basis points', num('--slippage-bps'), 0)
-    .option('--latency-ms <ms>', 'order latency: decision → book', num('--latency-ms'), 0)
-    .option('--max-volume-share <x>', 'cap fills at this share of each bar\'s volume (0–1]', num('--max-volume-share'))
+    .option('--seed <n>', 'seed for every random choice of the run', parseNumberOption('--seed'), 1)
+    .option('--cash <usd>', 'starting cash in quote currency', parseNumberOption('--cash'), 10_000)
+    .option('--fee-bps <bps>', 'taker fee in basis points (10 = 0.1 %)', parseNumberOption('--fee-bps'), 10)
+    .option('--maker-fee-bps <bps>', 'maker fee in basis points (default: the taker fee)', parseNumberOption('--maker-fee-bps'))
+    .option('--slippage-bps <bps>', 'fixed slippage on taker fills, basis points', parseNumberOption('--slippage-bps'), 0)
+    .option('--latency-ms <ms>', 'order latency: decision → book', parseNumberOption('--latency-ms'), 0)
+    .option('--max-volume-share <x>', 'cap fills at this share of each bar\'s volume (0–1]', parseNumberOption('--max-volume-share'))
     .addOption(new Option('--lot-method <m>', 'tax-lot matching').choices(['fifo', 'lifo', 'hifo']).default('fifo'))
     .option('--fill-on-close', 'fill market orders at the deciding bar\'s CLOSE (optimistic; default is the next bar\'s open)')
     .option('--allow-bad-data', 'run even when validation finds data errors')

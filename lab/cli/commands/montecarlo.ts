@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { InputError } from '../../../engine/errors.ts';
 import { DAY_MS, YEAR_DAYS, periodsPerYear, timeframeToMs } from '../../../engine/timeframe.ts';
-import { loadRun, type RunRecord } from '../../../datasets/run-lookup.ts';
+import { loadRun, type RunRecord } from '../../../datasets/runs.ts';
 import type { Store } from '../../../datasets/store.ts';
 import { backtestRequestSchema, runLoaded } from '../../backtest.ts';
 import { loadStrategy } from '../../strategy-loader.ts';

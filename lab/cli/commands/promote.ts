@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../../engine/errors.ts';
 import { parseRiskConfigText } from '../../../engine/risk.ts';
-import { loadRun } from '../../../datasets/run-lookup.ts';
+import { loadRun } from '../../../datasets/runs.ts';
 import { loadStrategy } from '../../strategy-loader.ts';
 import { promote, promotionJson } from '../../promote.ts';
 import { addDbOption, addJsonOption, printJson } from '../options.ts';

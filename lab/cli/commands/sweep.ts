@@ -12,7 +12,7 @@ import { loadStrategy } from '../../strategy-loader.ts';
 import { LOWER_IS_BETTER, parseMetric, runSweep, sweepJson, type SweepProgress, type SweepResult } from '../../sweep.ts';
 import { defaultDataDir, queueExecutor, startQueueWorker } from '../../queue.ts';
 import { defaultWorkers } from '../../pool.ts';
-import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption } from '../options.ts';
 import { formatValue } from './metrics.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -25,13 +25,6 @@ function int(flag: string, min: number) {
   };
 }
 
-function num(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} expects a number, got "${v}"`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   registerSweep(program);
@@ -63,9 +56,9 @@ function registerSweep(program: Command): void {
     .option('--exchange <id>', 'exchange of the stored data (default: the only one holding the symbol)')
     .option('--from <date>', 'first bar (inclusive): YYYY-MM-DD, ISO time or epoch ms')
     .option('--to <date>', 'end (exclusive)')
-    .option('--cash <usd>', 'starting cash in quote currency', num('--cash'), 10_000)
-    .option('--fee-bps <bps>', 'taker fee in basis points', num('--fee-bps'), 10)
-    .option('--slippage-bps <bps>', 'fixed slippage on taker fills, basis points', num('--slippage-bps'), 0)
+    .option('--cash <usd>', 'starting cash in quote currency', parseNumberOption('--cash'), 10_000)
+    .option('--fee-bps <bps>', 'taker fee in basis points', parseNumberOption('--fee-bps'), 10)
+    .option('--slippage-bps <bps>', 'fixed slippage on taker fills, basis points', parseNumberOption('--slippage-bps'), 0)
     .option('--allow-bad-data', 'run even when validation finds data errors');
   addDbOption(cmd);
   addJsonOption(cmd);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
 import { openStore } from '../../../datasets/store.ts';
 import { readJournal } from '../../../datasets/journal-store.ts';
-import { loadRun } from '../../../datasets/run-lookup.ts';
+import { loadRun } from '../../../datasets/runs.ts';
 import { isValidTaxYear, specificIdentificationSchema, taxReport, TAX_LOT_METHODS, type SpecificIdentification, type TaxFill } from '../../../reports/tax.ts';
 import { fillsFromJournal, parseFills } from '../../../reports/tax-fills.ts';
 import { formatTax, TAX_FORMATS } from '../../../reports/tax-format.ts';

@@ -9,17 +9,10 @@ import { loadMarket } from '../../market-data.ts';
 import { buildSearchSpace, parseChoiceFlag, parseGridFlag } from '../../search-space.ts';
 import { loadStrategy } from '../../strategy-loader.ts';
 import { sweepOptimiser, walkForward, walkForwardJson, walkForwardOptionsSchema, type WalkForwardReport } from '../../walkforward.ts';
-import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption } from '../options.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-function num(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} expects a number, got "${v}"`);
-    return n;
-  };
-}
 
 function duration(flag: string) {
   return (v: string): number => {
@@ -160,19 +153,19 @@ export function register(program: Command): void {
     .option('--grid <name=min:max[:step]>', 'a numeric range to search (repeatable)', collect, [])
     .option('--choice <name=a,b,c>', 'a list of values to search (repeatable)', collect, [])
     .option('--param <key=value>', 'a parameter held fixed (repeatable)', collectParam, {})
-    .option('--warmup <bars>', 'bars replayed before each OOS window to warm indicators, orders refused (default: the IS window)', num('--warmup'))
+    .option('--warmup <bars>', 'bars replayed before each OOS window to warm indicators, orders refused (default: the IS window)', parseNumberOption('--warmup'))
     .addOption(new Option('--objective <metric>', 'what the in-sample optimisation maximises').choices(['sharpe', 'sortino', 'calmar', 'totalReturn', 'cagr', 'profitFactor', 'expectancy', 'winRate']).default('sharpe'))
     .addOption(new Option('--method <m>', 'in-sample search').choices(['grid', 'random', 'tpe']).default('grid'))
-    .option('--trials <n>', 'runs per window for random and tpe', num('--trials'))
-    .option('--workers <n>', 'run each window\'s trials with the sweep runner on this many worker threads (0 = this thread; default: inline)', num('--workers'))
-    .option('--pbo-blocks <S>', 'CSCV blocks for the PBO (even; 0 = skip)', num('--pbo-blocks'), 16)
+    .option('--trials <n>', 'runs per window for random and tpe', parseNumberOption('--trials'))
+    .option('--workers <n>', 'run each window\'s trials with the sweep runner on this many worker threads (0 = this thread; default: inline)', parseNumberOption('--workers'))
+    .option('--pbo-blocks <S>', 'CSCV blocks for the PBO (even; 0 = skip)', parseNumberOption('--pbo-blocks'), 16)
     .option('--exchange <id>', 'exchange of the stored data')
     .option('--from <date>', 'first bar (inclusive)')
     .option('--to <date>', 'end (exclusive)')
-    .option('--seed <n>', 'seed of every run', num('--seed'), 1)
-    .option('--cash <usd>', 'starting cash', num('--cash'), 10_000)
-    .option('--fee-bps <bps>', 'taker fee in basis points', num('--fee-bps'), 10)
-    .option('--slippage-bps <bps>', 'fixed slippage, basis points', num('--slippage-bps'), 0)
+    .option('--seed <n>', 'seed of every run', parseNumberOption('--seed'), 1)
+    .option('--cash <usd>', 'starting cash', parseNumberOption('--cash'), 10_000)
+    .option('--fee-bps <bps>', 'taker fee in basis points', parseNumberOption('--fee-bps'), 10)
+    .option('--slippage-bps <bps>', 'fixed slippage, basis points', parseNumberOption('--slippage-bps'), 0)
     .option('--allow-bad-data', 'run even when validation finds data errors')
     .option('--no-save', 'do not store the result');
   addDbOption(cmd);
