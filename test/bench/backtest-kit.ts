@@ -26,8 +26,9 @@
  * What a comparison would have to account for, read from its README and types.d.ts (for whoever
  * runs this where the package installs): the strategy returns *signals* (`getSignal` →
  * {position, priceTakeProfit, priceStopLoss, minuteEstimatedTime, cost}); an exit on the reverse
- * cross needs `commitClosePending`, with TP/SL set out of reach. Entries are priced at the signal's
- * price (the current/average price when the signal is made), not at the next bar's open; sizing is
+ * cross needs `commitClosePending`, with TP/SL set out of reach. An entry without `priceOpen` is
+ * priced at the VWAP of the last 5 one-minute candles (CC_AVG_PRICE_CANDLES_COUNT, `getAveragePrice`)
+ * when the signal is made, not at the next bar's open; sizing is
  * a fixed `cost` per signal rather than all-in compounding; P&L is a percentage with default
  * CC_PERCENT_FEE 0.1 and CC_PERCENT_SLIPPAGE 0.1 (setConfig); candles are cached to ./dump/data
  * unless the persistence adapters are replaced. So final equity and trade counts would not match
