@@ -1,5 +1,5 @@
 /**
- * Benchmarks 1, 2 and 4 of issue 2 (engine throughput, orders through broker + portfolio, memory).
+ * Benchmark 1 of issue 2: engine throughput (the other figures: broker.ts, memory.ts, duckdb-load.ts).
  *
  *   npx tsx test/bench/engine.ts            (or: npm run bench)
  *
@@ -9,10 +9,7 @@
  */
 import { generateBars } from '../../datasets/synth.ts';
 import { runColumnar } from '../../engine/backtest.ts';
-import { SimulatedBroker, defaultBrokerConfig } from '../../engine/broker.ts';
-import { Portfolio } from '../../engine/portfolio.ts';
-import { createRng } from '../../engine/rng.ts';
-import { defaultMarket, type BarColumns } from '../../engine/types.ts';
+import type { BarColumns } from '../../engine/types.ts';
 import smaCross from '../../engine/strategies/sma-cross.ts';
 import type { AnyStrategy } from '../../engine/strategy.ts';
 
@@ -105,44 +102,3 @@ function rawLoop(c: BarColumns, fast: number, slow: number): number {
   emit({ bench: 'engine.sma-cross.1y-1m', value: Math.round(c.length / engS), unit: 'bars/s', bars: c.length, trades, baseline: Math.round(c.length / rawS), baselineName: 'raw Float64Array loop', ratio: +(rawS / engS).toFixed(4), target: 20_000_000, coldFirstRunBarsPerSec: Math.round(c.length / coldS), finalEquity: engEquity, baselineFinalEquity: rawEquity, equal: Object.is(engEquity, rawEquity) });
 }
 
-// 2. One million market orders through broker and portfolio.
-{
-  const N = 1_000_000;
-  const run = (): void => {
-    const pf = new Portfolio({ cash: 1e12 });
-    const m = defaultMarket('BTC/USDT');
-    const broker = new SimulatedBroker(defaultBrokerConfig, pf, () => m, createRng(1), () => {});
-    for (let i = 0; i < N; i++) {
-      broker.submit({ symbol: 'BTC/USDT', side: i & 1 ? 'sell' : 'buy', type: 'market', amount: 1 }, { id: `o${i}`, agentId: 'bench', decisionId: `d${i}`, now: i * 60_000 });
-      const px = 30_000 + (i % 100);
-      broker.onBar('BTC/USDT', i * 60_000, px, px + 5, px - 5, px + 1, 1e9);
-    }
-  };
-  // Baseline: the same loop's bookkeeping with no broker (allocating an order-sized object and a fill).
-  const base = (): void => {
-    let cash = 1e12, qty = 0;
-    for (let i = 0; i < N; i++) {
-      const o = { id: `o${i}`, side: i & 1 ? 'sell' : 'buy', amount: 1, price: 30_000 + (i % 100) };
-      const s = o.side === 'buy' ? 1 : -1;
-      cash -= s * o.amount * o.price + o.amount * o.price * 0.001;
-      qty += s * o.amount;
-    }
-    if (cash === qty) process.stdout.write('');
-  };
-  const s = best(3, run);
-  const b = best(3, base);
-  emit({ bench: 'broker.1M-market-orders', value: Math.round(s * 1000), unit: 'ms', target: 500, ordersPerSec: Math.round(N / s), baseline: Math.round(b * 1000), baselineName: 'plain object bookkeeping loop', ratio: +(b / s).toFixed(4) });
-}
-
-// 4. Peak memory: a year of 1-minute bars on 10 symbols, multi-symbol backtest.
-{
-  const before = process.memoryUsage();
-  const series = Array.from({ length: 10 }, (_, k) => bars(100 + k, `SYM${k}/USDT`));
-  const t0 = performance.now();
-  const r = runColumnar({ strategy: smaCross as unknown as AnyStrategy, params: {}, seed: 1, cash: 100_000 }, series);
-  const s = (performance.now() - t0) / 1000;
-  const after = process.memoryUsage();
-  // Peak resident set of the whole process (data, engine, garbage not yet collected): what the box needs.
-  const peak = process.resourceUsage().maxRSS / 1024;
-  emit({ bench: 'engine.memory.10-symbols-1y-1m', value: Math.round(peak), unit: 'MiB peak rss', target: 1024, rssAfterMiB: Math.round(after.rss / 2 ** 20), orders: r.orders.length, heapUsedMiB: Math.round(after.heapUsed / 2 ** 20), arrayBuffersMiB: Math.round(after.arrayBuffers / 2 ** 20), rssBeforeMiB: Math.round(before.rss / 2 ** 20), bars: r.barsProcessed, seconds: +s.toFixed(3), barsPerSec: Math.round(r.barsProcessed / s) });
-}
