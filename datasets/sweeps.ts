@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { blobValue, type DuckDBBlobValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../engine/errors.ts';
 import { canonicalJson } from '../engine/hash.ts';
 import type { Store } from './store.ts';
@@ -43,6 +43,8 @@ export interface SweepRow {
   readonly codeHash: string;
   readonly resultHash: string;
   readonly metrics: Readonly<Record<string, unknown>>;
+  /** Per-bar returns of the run's equity (table sweep_returns); absent on rows read without them. */
+  readonly returns?: Float32Array;
 }
 
 const SCHEMA = `
@@ -55,6 +57,8 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
   result_hash VARCHAR NOT NULL, metrics JSON NOT NULL,
   ${METRIC_COLUMNS.map((m) => `${metricColumn(m)} DOUBLE`).join(', ')},
   PRIMARY KEY (sweep_id, run_key));
+CREATE TABLE IF NOT EXISTS sweep_returns (
+  sweep_id VARCHAR NOT NULL, run_key VARCHAR NOT NULL, returns BLOB NOT NULL, PRIMARY KEY (sweep_id, run_key));
 `;
 
 /** JSON with non-finite numbers as null (profit factor can be Infinity). */
@@ -110,6 +114,7 @@ export async function saveSweepRuns(store: Store, rows: readonly SweepRow[]): Pr
        VALUES ($1, $2, $3, now(), $4::JSON, $5, $6, $7, $8, $9::JSON, ${cols.map((_, i) => `$${10 + i}`).join(', ')})
        ON CONFLICT DO NOTHING`,
     );
+    const ret = await conn.prepare('INSERT INTO sweep_returns VALUES ($1, $2, $3) ON CONFLICT DO NOTHING');
     let inserted = 0;
     await conn.run('BEGIN TRANSACTION');
     try {
@@ -118,6 +123,11 @@ export async function saveSweepRuns(store: Store, rows: readonly SweepRow[]): Pr
         stmt.bind(values);
         const res = await stmt.run();
         inserted += Number(res.rowsChanged);
+        if (r.returns) {
+          // In the same transaction as the row: a stored run always has its returns.
+          ret.bind([r.sweepId, r.runKey, blobValue(new Uint8Array(r.returns.buffer, r.returns.byteOffset, r.returns.byteLength))]);
+          await ret.run();
+        }
       }
       await conn.run('COMMIT');
     } catch (err) {
@@ -150,6 +160,39 @@ export async function loadSweepRuns(store: Store, sweepId: string): Promise<Swee
     if (!(await hasTables(conn))) return [];
     const r = await conn.runAndReadAll(`${ROW_SQL} WHERE sweep_id = $id ORDER BY seq, run_key`, { id: sweepId });
     return r.getRows().map(rowFrom);
+  });
+}
+
+/**
+ * Every stored run's per-bar returns, by run key. The BLOB holds little-endian float32s (the byte
+ * order of every platform Node runs on); they are copied out because a BLOB's bytes need not be
+ * 4-byte aligned.
+ */
+export async function loadSweepReturns(store: Store, sweepId: string): Promise<Map<string, Float32Array>> {
+  return store.withConnection(async (conn) => {
+    const out = new Map<string, Float32Array>();
+    if (!(await hasTables(conn))) return out;
+    const has = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name = 'sweep_returns' AND schema_name = 'main' AND NOT temporary`);
+    if (Number(has.getRows()[0]![0]) === 0) return out;
+    const r = await conn.runAndReadAll('SELECT run_key, returns FROM sweep_returns WHERE sweep_id = $id', { id: sweepId });
+    for (const [key, blob] of r.getRows()) {
+      const bytes = (blob as DuckDBBlobValue).bytes;
+      if (bytes.length % 4 !== 0) throw new Error(`sweep ${sweepId} run ${String(key)}: stored returns of ${bytes.length} bytes are not float32s`);
+      const f = new Float32Array(bytes.length / 4);
+      new Uint8Array(f.buffer).set(bytes);
+      out.set(String(key), f);
+    }
+    return out;
+  });
+}
+
+/** Runs with their returns attached (a run stored before returns were kept has none). */
+export async function loadSweepRunsWithReturns(store: Store, sweepId: string): Promise<SweepRow[]> {
+  const rows = await loadSweepRuns(store, sweepId);
+  const returns = await loadSweepReturns(store, sweepId);
+  return rows.map((r) => {
+    const x = returns.get(r.runKey);
+    return x ? { ...r, returns: x } : r;
   });
 }
 

@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { InputError } from '../engine/errors.ts';
 import { DAY_MS } from '../engine/timeframe.ts';
-import { deflatedSharpe, moments, probabilisticSharpe, varianceOf } from '../engine/overfitting.ts';
+import { moments, probabilisticSharpe } from '../engine/overfitting.ts';
 import type { Store } from '../datasets/store.ts';
 import { loadRun, type RunRecord } from '../datasets/runs.ts';
 import { loadWalkForward } from '../datasets/walkforward.ts';
-import { bestSweepRuns, listSweeps, loadSweepRuns } from '../datasets/sweeps.ts';
+import { bestSweepRuns, listSweeps, loadSweepRunsWithReturns } from '../datasets/sweeps.ts';
 import { equityReturns } from './montecarlo.ts';
+import { sweepOverfitting } from './sweep-overfitting.ts';
 
 /**
  * The CI gate: does a backtest, sweep or walk-forward clear the bar for going live?
@@ -21,7 +22,8 @@ import { equityReturns } from './montecarlo.ts';
  * - run: its metrics; history = last − first curve time; DSR = PSR against 0 of its per-bar
  *   returns (one run is one trial); no PBO.
  * - sweep: its best run by Sharpe; DSR with N = the sweep's stored runs and the variance of their
- *   per-period Sharpe ratios (returns assumed normal: sweeps store metrics, not return series); no PBO.
+ *   per-period Sharpe ratios, skew and kurtosis from the best run's returns; PBO by CSCV on the
+ *   stored per-bar returns of every run (lab/sweep-overfitting.ts).
  * - walkforward: the stitched out-of-sample metrics and its stored DSR and PBO.
  */
 
@@ -185,7 +187,7 @@ export function subjectFromRun(run: RunRecord): GateSubject {
   };
 }
 
-export async function loadSubject(store: Store, kind: SubjectKind, id: string): Promise<GateSubject> {
+export async function loadSubject(store: Store, kind: SubjectKind, id: string, opts: { pboBlocks?: number } = {}): Promise<GateSubject> {
   if (kind === 'run') {
     const run = await loadRun(store, id);
     if (!run) throw new InputError(`no run "${id}" in ${store.path} (cs backtest prints the run id)`);
@@ -213,19 +215,11 @@ export async function loadSubject(store: Store, kind: SubjectKind, id: string): 
   if (!info) throw new InputError(`no sweep "${id}" in ${store.path} (cs sweep prints its id)`);
   const [best] = await bestSweepRuns(store, id, 'sharpe', { limit: 1 });
   if (!best) throw new InputError(`sweep "${id}" has no stored runs`);
-  const rows = await loadSweepRuns(store, id);
+  const rows = await loadSweepRunsWithReturns(store, id);
   const bm = best.metrics as Record<string, unknown>;
   const ppy = n(bm.periodsPerYear);
   const periods = n(bm.periods);
-  const perPeriod = (s: unknown): number => n(s) / Math.sqrt(ppy);
-  const dsr = deflatedSharpe({
-    sharpe: perPeriod(bm.sharpe),
-    n: periods,
-    skew: 0,
-    kurtosis: 3,
-    trials: rows.length,
-    varianceOfTrialSharpes: varianceOf(rows.map((r) => perPeriod((r.metrics as Record<string, unknown>).sharpe))),
-  }).dsr;
+  const of = sweepOverfitting(rows, opts.pboBlocks !== undefined ? { blocks: opts.pboBlocks } : {});
   return {
     kind,
     id,
@@ -233,9 +227,14 @@ export async function loadSubject(store: Store, kind: SubjectKind, id: string): 
     maxDrawdown: Math.abs(n(bm.maxDrawdown)),
     historyMs: (periods / ppy) * 365 * DAY_MS,
     numTrades: n(bm.numTrades),
-    pbo: null,
-    dsr: Number.isFinite(dsr) ? dsr : null,
-    notes: [`best of ${rows.length} runs by Sharpe: ${JSON.stringify(best.params)}`, 'DSR assumes normal returns (sweeps store metrics, not return series)', 'PBO needs return series: gate a walk-forward for it'],
+    pbo: of.pbo,
+    dsr: of.dsr,
+    notes: [
+      `best of ${rows.length} runs by Sharpe: ${JSON.stringify(best.params)}`,
+      `DSR with N = ${of.trials} trials, skew and kurtosis of the best run's returns`,
+      `PBO by CSCV over ${of.pboBlocks} blocks of the ${of.trials} runs' per-bar returns`,
+      ...of.notes,
+    ],
   };
 }
 

@@ -1,13 +1,14 @@
 import { InputError } from '../engine/errors.ts';
 import { hashValue, sha256Hex, canonicalJson } from '../engine/hash.ts';
 import type { Store } from '../datasets/store.ts';
-import { beginSweep, loadSweepRuns, METRIC_COLUMNS, saveSweepRuns, type MetricName, type SweepRow } from '../datasets/sweeps.ts';
+import { beginSweep, loadSweepRunsWithReturns, METRIC_COLUMNS, saveSweepRuns, type MetricName, type SweepRow } from '../datasets/sweeps.ts';
 import { checkParams, pointKey, spaceSize, withFixed, type Params, type SearchSpace } from './search-space.ts';
 import { allowedGrid, optimise, DEFAULT_TPE_BATCH, type Method } from './optimise.ts';
 import { createExecutor, type Executor, type RunTask } from './pool.ts';
 import type { RunConfig, RunSummary } from './evaluate.ts';
 import type { Market } from './market-data.ts';
 import { loadStrategy } from './strategy-loader.ts';
+import { sweepOverfitting, type SweepOverfitting } from './sweep-overfitting.ts';
 
 /**
  * A sweep: an optimiser proposes parameter sets, an executor (worker threads, the current thread
@@ -63,6 +64,8 @@ export interface SweepOptions {
   readonly batchSize?: number;
   /** How many best runs the report lists. */
   readonly top?: number;
+  /** CSCV blocks S for the PBO in the report (16 by default); reporting only, not part of the sweep id. */
+  readonly pboBlocks?: number;
   readonly signal?: AbortSignal;
   onProgress?(p: SweepProgress): void;
 }
@@ -84,6 +87,8 @@ export interface SweepResult {
   readonly runs: readonly SweepRow[];
   /** The best `top` runs by the metric, best first. */
   readonly best: readonly SweepRow[];
+  /** DSR of the best run by Sharpe and PBO by CSCV over every run. */
+  readonly overfitting: SweepOverfitting;
 }
 
 /** The id of a sweep: a hash of everything that decides which runs it makes and their results. */
@@ -132,7 +137,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const stored = new Map<string, SweepRow>();
   if (o.store) {
     await beginSweep(o.store, { sweepId, strategy: strategy.name, codeHash: loaded.codeHash, datasetHash: o.market.datasetHash, definition });
-    for (const r of await loadSweepRuns(o.store, sweepId)) stored.set(r.runKey, r);
+    // A run stored without its returns (by an older version) is run again so the PBO has every column.
+    for (const r of await loadSweepRunsWithReturns(o.store, sweepId)) if (r.returns) stored.set(r.runKey, r);
   }
   const ctx: SweepContext = { sweepId, strategy: o.strategy, codeHash: loaded.codeHash, config: o.config, market: o.market };
   const own = o.executor === undefined || typeof o.executor === 'function';
@@ -169,6 +175,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     codeHash: loaded.codeHash,
     resultHash: summary.resultHash,
     metrics: summary.metrics as unknown as Record<string, unknown>,
+    returns: summary.returns,
   });
 
   const evaluate = async (points: readonly Params[]): Promise<number[]> => {
@@ -239,6 +246,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     skippedInvalid,
     runs,
     best: ranked.slice(0, o.top ?? 10).map((x) => x.r),
+    overfitting: sweepOverfitting(runs, o.pboBlocks !== undefined ? { blocks: o.pboBlocks } : {}),
   };
 }
 
@@ -256,6 +264,7 @@ export function sweepJson(r: SweepResult): Record<string, unknown> {
     resumed: r.resumed,
     skippedInvalid: r.skippedInvalid,
     best: r.best.map((b) => ({ runKey: b.runKey, params: b.params, [r.metric]: b.metrics[r.metric], metrics: b.metrics, resultHash: b.resultHash, seed: b.seed })),
+    overfitting: r.overfitting,
   };
 }
 

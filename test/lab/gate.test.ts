@@ -8,7 +8,7 @@ import { openStore } from '../../datasets/store.ts';
 import { generateBars } from '../../datasets/synth.ts';
 import { evaluateGate, gateJunit, parseGateConfig, type GateSubject } from '../../lab/gate.ts';
 import { csInProcess, csSpawn } from '../support/cli.ts';
-import { deflatedSharpe } from '../../engine/overfitting.ts';
+import { deflatedSharpe, probabilityOfOverfitting } from '../../engine/overfitting.ts';
 import { backtestRequestSchema } from '../../lab/backtest.ts';
 import { loadMarket } from '../../lab/market-data.ts';
 import { loadStrategy } from '../../lab/strategy-loader.ts';
@@ -177,7 +177,7 @@ describe('cs gate on a sweep', () => {
   it('gates the best run by Sharpe, its DSR deflated by every stored run of the sweep', async () => {
     const store = await openStore(db);
     let sweepId = '';
-    let rows: { metrics: Record<string, unknown> }[] = [];
+    let rows: { metrics: Record<string, unknown>; returns?: Float32Array }[] = [];
     try {
       const config = backtestRequestSchema.parse({ strategy: 'sma-cross', symbols: ['UP/USD'], timeframe: '1d' });
       const market = await loadMarket(store, config, { shared: false });
@@ -185,7 +185,7 @@ describe('cs gate on a sweep', () => {
       const space = buildSearchSpace(loaded.strategy, { grid: [{ name: 'fast', min: 5, max: 15, step: 5 }, { name: 'slow', min: 20, max: 40, step: 10 }] });
       const r = await runSweep({ strategy: 'sma-cross', config, market, space, method: 'grid', workers: 0, store });
       sweepId = r.sweepId;
-      rows = r.runs as unknown as { metrics: Record<string, unknown> }[];
+      rows = r.runs as unknown as typeof rows;
     } finally {
       await store.close();
     }
@@ -197,17 +197,26 @@ describe('cs gate on a sweep', () => {
     const sharpes = rows.map((x) => x.metrics.sharpe as number);
     const best = rows[sharpes.indexOf(Math.max(...sharpes))]!.metrics;
     expect(g.subject.sharpe).toBe(best.sharpe);
-    // DSR worked from the rows: per-period Sharpe ratios, N = 9, normal returns.
+    // DSR worked from the rows: per-period Sharpe ratios, N = 9, skew and kurtosis of the best run's returns.
     const ppy = best.periodsPerYear as number;
     const per = sharpes.map((s) => s / Math.sqrt(ppy));
     const mean = per.reduce((a, v) => a + v, 0) / per.length;
     const variance = per.reduce((a, v) => a + (v - mean) ** 2, 0) / (per.length - 1);
-    const expected = deflatedSharpe({ sharpe: (best.sharpe as number) / Math.sqrt(ppy), n: best.periods as number, skew: 0, kurtosis: 3, trials: 9, varianceOfTrialSharpes: variance }).dsr;
-    expect(g.subject.dsr).toBeCloseTo(expected, 12);
+    const bestReturns = rows[sharpes.indexOf(Math.max(...sharpes))]!.returns!;
+    const mu = bestReturns.reduce((a, v) => a + v, 0) / bestReturns.length;
+    const cm = (k: number): number => bestReturns.reduce((a, v) => a + (v - mu) ** k, 0) / bestReturns.length;
+    const expected = deflatedSharpe({ sharpe: (best.sharpe as number) / Math.sqrt(ppy), n: best.periods as number, skew: cm(3) / cm(2) ** 1.5, kurtosis: cm(4) / cm(2) ** 2, trials: 9, varianceOfTrialSharpes: variance }).dsr;
+    expect(g.subject.dsr).toBeCloseTo(expected, 10);
     expect(g.subject.notes[0]).toMatch(/best of 9 runs/);
-    // PBO cannot come from stored metrics: asking for it fails the gate.
-    const p = await csInProcess(['gate', '--sweep', sweepId, '--db', db, '--min-sharpe', '-100', '--max-drawdown', '100%', '--min-history', '1', '--max-pbo', '0.5']);
-    expect(p.code).toBe(1);
-    expect(p.out).toMatch(/FAIL\s+maxPbo\s+probability of backtest overfitting is not available/);
+    // PBO by CSCV on the runs' stored returns (16 blocks of the 399 daily returns).
+    const pbo = probabilityOfOverfitting(rows.map((x) => x.returns!)).pbo;
+    const p = await csInProcess(['gate', '--sweep', sweepId, '--db', db, '--min-sharpe', '-100', '--max-drawdown', '100%', '--min-history', '1', '--max-pbo', String(pbo), '--json']);
+    expect(p.code).toBe(0);
+    expect(JSON.parse(p.out).subject.pbo).toBe(pbo);
+    if (pbo > 0) {
+      const q = await csInProcess(['gate', '--sweep', sweepId, '--db', db, '--min-sharpe', '-100', '--max-drawdown', '100%', '--min-history', '1', '--max-pbo', String(pbo / 2)]);
+      expect(q.code).toBe(1);
+      expect(q.out).toMatch(/FAIL\s+maxPbo\s+probability of backtest overfitting/);
+    }
   });
 });

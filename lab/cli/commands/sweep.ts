@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { InputError } from '../../../engine/errors.ts';
 import { openStore } from '../../../datasets/store.ts';
-import { bestSweepRuns, listSweeps, type SweepRow } from '../../../datasets/sweeps.ts';
+import { bestSweepRuns, listSweeps, loadSweepRunsWithReturns, type SweepRow } from '../../../datasets/sweeps.ts';
 import { parseRunConfig } from '../../evaluate.ts';
 import { loadMarket } from '../../market-data.ts';
 import { METHODS, type Method } from '../../optimise.ts';
@@ -12,6 +12,7 @@ import { loadStrategy } from '../../strategy-loader.ts';
 import { LOWER_IS_BETTER, parseMetric, runSweep, sweepJson, type SweepProgress, type SweepResult } from '../../sweep.ts';
 import { defaultDataDir, queueExecutor, startQueueWorker } from '../../queue.ts';
 import { defaultWorkers } from '../../pool.ts';
+import { DEFAULT_PBO_BLOCKS, describeOverfitting, parsePboBlocks, sweepOverfitting } from '../../sweep-overfitting.ts';
 import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption } from '../options.ts';
 import { formatValue } from './metrics.ts';
 
@@ -49,6 +50,7 @@ function registerSweep(program: Command): void {
     .option('--seed <n>', 'seed of the proposals and of every run', int('--seed', -(2 ** 31)))
     .option('--workers <n>', `worker threads (default ${defaultWorkers()}; 0 = this thread)`, int('--workers', 0))
     .option('--top <n>', 'best runs to show', int('--top', 1), 10)
+    .option('--pbo-blocks <S>', 'blocks of the CSCV split for the probability of backtest overfitting (even)', (v: string) => parsePboBlocks(v), DEFAULT_PBO_BLOCKS)
     .option('--sweep-id <id>', 'name of the sweep (default: a hash of its definition, so a rerun resumes it)')
     .option('--queue <redis-url>', 'run on `cs worker` processes through Redis, e.g. redis://127.0.0.1:6379')
     .option('--queue-name <name>', 'with --queue: BullMQ queue name', 'cs-sweep')
@@ -115,6 +117,7 @@ function registerSweep(program: Command): void {
         store,
         ...(o.sweepId ? { sweepId: o.sweepId as string } : {}),
         top: o.top as number,
+        pboBlocks: o.pboBlocks as number,
         signal: ac.signal,
         ...(progress ? { onProgress: progress.update } : {}),
       });
@@ -178,7 +181,7 @@ function progressBar(): { update(p: SweepProgress): void; stop(): void } {
 export function describeSweep(r: SweepResult): string {
   const head = `sweep ${r.sweepId}: ${r.strategy}, ${r.method}, ${r.trials} trials (${r.ran} run now, ${r.resumed} resumed), ${r.skippedInvalid} rejected by constraints\n`;
   const better = LOWER_IS_BETTER.has(r.metric) ? 'lower is better' : 'higher is better';
-  return `${head}best by ${r.metric} (${better}):\n${formatRows(r.best, r.metric)}`;
+  return `${head}best by ${r.metric} (${better}):\n${formatRows(r.best, r.metric)}${describeOverfitting(r.overfitting)}`;
 }
 
 function formatRows(rows: readonly SweepRow[], metric: string): string {
@@ -231,7 +234,8 @@ function registerSweeps(program: Command): void {
     .description('list stored sweeps, or show the best runs of one')
     .argument('[sweep-id]', 'a sweep to show')
     .option('--metric <name>', 'rank by this metric (default sharpe)', 'sharpe')
-    .option('--top <n>', 'best runs to show', int('--top', 1), 10);
+    .option('--top <n>', 'best runs to show', int('--top', 1), 10)
+    .option('--pbo-blocks <S>', 'blocks of the CSCV split for the probability of backtest overfitting (even)', (v: string) => parsePboBlocks(v), DEFAULT_PBO_BLOCKS);
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (id: string | undefined, o: Record<string, unknown>) => {
@@ -247,8 +251,9 @@ function registerSweeps(program: Command): void {
       const s = sweeps.find((x) => x.sweepId === id);
       if (!s) throw new InputError(`no sweep ${id} in ${store.path} (see \`cs sweeps\`)`);
       const best = await bestSweepRuns(store, id, metric, { limit: o.top as number, ascending: LOWER_IS_BETTER.has(metric) });
-      if (o.json) printJson({ sweepId: id, strategy: s.strategy, trials: s.runs, metric, best: best.map((b) => ({ runKey: b.runKey, params: b.params, metrics: b.metrics, resultHash: b.resultHash, seed: b.seed })) });
-      else process.stdout.write(`sweep ${id}: ${s.strategy}, ${s.runs} trials\nbest by ${metric}:\n${formatRows(best, metric)}`);
+      const overfitting = sweepOverfitting(await loadSweepRunsWithReturns(store, id), { blocks: o.pboBlocks as number });
+      if (o.json) printJson({ sweepId: id, strategy: s.strategy, trials: s.runs, metric, best: best.map((b) => ({ runKey: b.runKey, params: b.params, metrics: b.metrics, resultHash: b.resultHash, seed: b.seed })), overfitting });
+      else process.stdout.write(`sweep ${id}: ${s.strategy}, ${s.runs} trials\nbest by ${metric}:\n${formatRows(best, metric)}${describeOverfitting(overfitting)}`);
     } finally {
       await store.close();
     }
