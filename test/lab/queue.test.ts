@@ -112,6 +112,11 @@ describe('distributed sweep on BullMQ with a real redis-server', () => {
     expect(d.rows).toHaveLength(6);
     expect(new Set(d.rows.map((r) => r.runKey)).size).toBe(6);
     expect(essence(d.rows)).toEqual(essence(local.rows));
+    // Returns came back through Redis (base64) bit for bit: the same T×N matrix, the same PBO and DSR.
+    const bits = (rs: readonly SweepRow[]) => Object.fromEntries(rs.map((r) => [r.runKey, Buffer.from(r.returns!.buffer, r.returns!.byteOffset, r.returns!.byteLength).toString('hex')]));
+    expect(bits(d.r.runs)).toEqual(bits(local.r.runs));
+    expect(d.r.overfitting).toEqual(local.r.overfitting);
+    expect(d.r.overfitting.pbo).not.toBeNull();
     // The killed worker's job was taken up again by the survivor after its lock expired.
     expect(b.lines.some((l) => l.startsWith(`job ${killedJob} started`) && /stalled [1-9]/.test(l))).toBe(true);
     expect(b.lines.some((l) => l.startsWith(`job ${killedJob} done`))).toBe(true);
