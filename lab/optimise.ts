@@ -1,4 +1,5 @@
 import { createRng, type Rng } from '../engine/rng.ts';
+import { normalCdf } from '../engine/overfitting.ts';
 import { InputError } from '../engine/errors.ts';
 import { gridPoints, pointKey, sampleDimension, snap, spaceSize, type Dimension, type Params, type ParamValue, type SearchSpace } from './search-space.ts';
 
@@ -247,10 +248,3 @@ function parzen(d: Dimension, xs: readonly ParamValue[]): Density {
   };
 }
 
-/** Φ(x) via erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7: ample for weighting candidates). */
-export function normalCdf(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * z);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
-  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normalCdf, optimise, type Method } from '../../lab/optimise.ts';
+import { optimise, type Method } from '../../lab/optimise.ts';
+import { normalCdf } from '../../engine/overfitting.ts';
 import { pointKey, type Params, type SearchSpace } from '../../lab/search-space.ts';
 
 /**
