@@ -1,5 +1,6 @@
+import { timeframeToMs } from '../../engine/timeframe.ts';
 import { Option, type Command } from 'commander';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InputError } from '../../engine/errors.ts';
 
 /** The DuckDB file: `--db`, else $CS_DB, else ./cryptosentinel.duckdb in the working directory. */
@@ -54,6 +55,16 @@ export function parseTime(value: string, flag: string): number {
  * Validate a command's parsed options with zod; the first problem becomes an InputError naming
  * the flag as typed (`cancelAll` → `--cancel-all`).
  */
+/** A ccxt timeframe flag (1m, 5m, 15m, 1h, 4h, 1d, 1w). */
+export const timeframeSchema = z.string().refine((tf) => {
+  try {
+    timeframeToMs(tf);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must look like 1m, 5m, 15m, 1h, 4h, 1d');
+
 export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
   const r = schema.safeParse(raw);
   if (!r.success) {

@@ -6,7 +6,7 @@ import { timeframeToMs } from '../../../engine/timeframe.ts';
 import { generateBars, type SynthModel } from '../../../datasets/synth.ts';
 import { API_OVERRIDE_ENV, createExchange, downloadOHLCV, redact, type DownloadProgress } from '../../../datasets/download.ts';
 import { openStore } from '../../../datasets/store.ts';
-import { addDbOption, addJsonOption, parseTime, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, parseTime, printJson, resolveDbPath, parseOptions, timeframeSchema } from '../options.ts';
 
 /**
  * `cs data synth` and `cs data download`: the two ways data enters the store from a source rather
@@ -17,14 +17,7 @@ export function registerDataSources(data: Command): void {
   registerDownload(data);
 }
 
-const timeframe = z.string().refine((tf) => {
-  try {
-    timeframeToMs(tf);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must look like 1m, 5m, 15m, 1h, 4h, 1d');
+const timeframe = timeframeSchema;
 const num = z.coerce.number().refine(Number.isFinite, 'must be a number');
 
 const SynthOptions = z.object({
@@ -251,12 +244,3 @@ function progressLine(p: DownloadProgress): string {
   return `${name}: ${p.rows} rows, ${p.pages} pages, ${(p.fraction * 100).toFixed(1)}%, up to ${new Date(p.since).toISOString()}, ETA ${eta}`;
 }
 
-function parseOptions<T extends z.ZodType>(schema: T, raw: Record<string, unknown>): z.infer<T> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const flag = `--${String(issue.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new InputError(`${flag}: ${issue.message}`);
-  }
-  return parsed.data;
-}

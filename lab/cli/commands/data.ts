@@ -7,7 +7,7 @@ import { importFile, IMPORT_FORMATS, type ImportFormat } from '../../../datasets
 import { exportBars, type ExportFormat } from '../../../datasets/export.ts';
 import { formatReport, validateBars } from '../../../datasets/validate.ts';
 import { resampleBars } from '../../../datasets/resample.ts';
-import { addDbOption, addJsonOption, parseTime, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, parseTime, printJson, resolveDbPath, parseOptions, timeframeSchema } from '../options.ts';
 import { registerDataSources } from './data-sources.ts';
 
 /** `cs data import|validate|ls|export|resample` (plus `synth` and `download` from data-sources.ts). */
@@ -21,26 +21,10 @@ export function register(program: Command): void {
   registerDataSources(data);
 }
 
-const timeframe = z.string().refine((tf) => {
-  try {
-    timeframeToMs(tf);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must look like 1m, 5m, 15m, 1h, 4h, 1d');
+const timeframe = timeframeSchema;
 const keyFields = { exchange: z.string().trim().min(1), symbol: z.string().trim().min(1), timeframe };
 const common = { db: z.string().optional(), json: z.boolean().optional() };
 
-function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    const flag = `--${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new InputError(`${flag}: ${i.message}`);
-  }
-  return r.data;
-}
 
 function keyOptions(cmd: Command): Command {
   return cmd
@@ -85,7 +69,7 @@ function registerImport(data: Command): void {
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (file: string, raw: Record<string, unknown>) => {
-    const o = parse(z.object({ ...keyFields, ...common, format: z.enum(IMPORT_FORMATS as [ImportFormat, ...ImportFormat[]]).optional(), date: z.string().optional() }), raw);
+    const o = parseOptions(z.object({ ...keyFields, ...common, format: z.enum(IMPORT_FORMATS as [ImportFormat, ...ImportFormat[]]).optional(), date: z.string().optional() }), raw);
     const r = await withStore(o.db, false, (s) =>
       importFile(s, file, { exchange: o.exchange, symbol: o.symbol, timeframe: o.timeframe, ...(o.format ? { format: o.format } : {}), ...(o.date ? { date: o.date } : {}) }),
     );
@@ -101,7 +85,7 @@ function registerValidate(data: Command): void {
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (raw: Record<string, unknown>) => {
-    const o = parse(z.object({ ...keyFields, ...common, from: z.string().optional(), to: z.string().optional(), k: z.coerce.number().positive().finite() }), raw);
+    const o = parseOptions(z.object({ ...keyFields, ...common, from: z.string().optional(), to: z.string().optional(), k: z.coerce.number().positive().finite() }), raw);
     const range = rangeOf(o);
     const { columns, datasetHash } = await withStore(o.db, true, (s) => s.loadBars(o, range));
     const report = validateBars(columns, { k: o.k });
@@ -116,7 +100,7 @@ function registerLs(data: Command): void {
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (raw: Record<string, unknown>) => {
-    const o = parse(z.object(common), raw);
+    const o = parseOptions(z.object(common), raw);
     const list = await withStore(o.db, true, (s) => s.listDatasets());
     if (o.json) {
       printJson(list);
@@ -140,7 +124,7 @@ function registerExport(data: Command): void {
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (file: string, raw: Record<string, unknown>) => {
-    const o = parse(z.object({ ...keyFields, ...common, from: z.string().optional(), to: z.string().optional(), format: z.enum(['parquet', 'csv']).optional() }), raw);
+    const o = parseOptions(z.object({ ...keyFields, ...common, from: z.string().optional(), to: z.string().optional(), format: z.enum(['parquet', 'csv']).optional() }), raw);
     const range = rangeOf(o);
     const r = await withStore(o.db, true, (s) => exportBars(s, o, file, { range, ...(o.format ? { format: o.format as ExportFormat } : {}) }));
     if (o.json) printJson(r);
@@ -161,7 +145,7 @@ function registerResample(data: Command): void {
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (raw: Record<string, unknown>) => {
-    const o = parse(
+    const o = parseOptions(
       z.object({ exchange: keyFields.exchange, symbol: keyFields.symbol, fromTimeframe: timeframe, to: timeframe, includePartial: z.boolean().optional(), ...common }),
       raw,
     );
