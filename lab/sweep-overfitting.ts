@@ -18,7 +18,7 @@ export interface SweepOverfitting {
   readonly bestParams: unknown;
   /** Annualised Sharpe ratio of the best run (as in its metrics). */
   readonly bestSharpe: number | null;
-  /** Per-bar Sharpe ratios: the best run's, and the variance across trials that deflates it. */
+  /** Per-period Sharpe ratios (per bar, or per stored return for long runs): the best run's, and the variance across trials that deflates it. */
   readonly bestSharpePerPeriod: number | null;
   readonly varianceOfTrialSharpes: number | null;
   readonly expectedMaxSharpe: number | null;
@@ -50,8 +50,16 @@ export function sweepOverfitting(rows: readonly SweepRow[], opts: { blocks?: num
     const s = num(r.metrics.sharpe);
     if (Number.isFinite(s) && (!best || s > num(best.metrics.sharpe))) best = r;
   }
-  // Sharpe ratios per bar, as the DSR formula takes them (the metrics annualise by √periodsPerYear).
-  const perPeriod = (r: SweepRow): number => num(r.metrics.sharpe) / Math.sqrt(num(r.metrics.periodsPerYear));
+  // A run longer than MAX_RETURN_ROWS bars keeps returns over several bars each: then every
+  // Sharpe ratio, T, skew and kurtosis of the DSR come from the stored series, on its clock.
+  const coarse = best?.returns !== undefined && best.returns.length !== num(best.metrics.periods);
+  const seriesSharpe = (r: SweepRow): number => {
+    if (!r.returns) return NaN;
+    const m = moments(r.returns);
+    return m.std > 0 ? m.mean / m.std : NaN;
+  };
+  // Otherwise per-bar Sharpe ratios straight from the metrics (annualised by √periodsPerYear).
+  const perPeriod = (r: SweepRow): number => (coarse ? seriesSharpe(r) : num(r.metrics.sharpe) / Math.sqrt(num(r.metrics.periodsPerYear)));
   const variance = varianceOf(rows.map(perPeriod));
 
   let dsr = NaN;
@@ -60,9 +68,10 @@ export function sweepOverfitting(rows: readonly SweepRow[], opts: { blocks?: num
   else if (!best.returns) notes.push('the best run has no stored returns: no DSR');
   else {
     const m = moments(best.returns);
-    const d = deflatedSharpe({ sharpe: perPeriod(best), n: num(best.metrics.periods), skew: m.skew, kurtosis: m.kurtosis, trials: rows.length, varianceOfTrialSharpes: variance });
+    const d = deflatedSharpe({ sharpe: perPeriod(best), n: coarse ? m.n : num(best.metrics.periods), skew: m.skew, kurtosis: m.kurtosis, trials: rows.length, varianceOfTrialSharpes: variance });
     dsr = d.dsr;
     sr0 = d.expectedMaxSharpe;
+    if (coarse) notes.push(`runs of ${num(best.metrics.periods)} bars keep ${m.n} returns over ${Math.round(num(best.metrics.periods) / m.n)} bars each: DSR and PBO on that clock`);
   }
 
   let pbo: ReturnType<typeof probabilityOfOverfitting> | undefined;

@@ -9,12 +9,13 @@ import { generateBars } from '../../datasets/synth.ts';
 import { deflatedSharpe, probabilityOfOverfitting } from '../../engine/overfitting.ts';
 import { createRng } from '../../engine/rng.ts';
 import { builtinStrategies } from '../../engine/strategies/index.ts';
-import { parseRunConfig, runParams } from '../../lab/evaluate.ts';
+import { curveReturns, MAX_RETURN_ROWS, parseRunConfig, runParams } from '../../lab/evaluate.ts';
 import { marketFromColumns } from '../../lab/market-data.ts';
 import { returnsFromBase64, toWire } from '../../lab/queue.ts';
 import { buildSearchSpace, parseGridFlag } from '../../lab/search-space.ts';
 import { loadStrategy } from '../../lab/strategy-loader.ts';
-import { parsePboBlocks } from '../../lab/sweep-overfitting.ts';
+import { parsePboBlocks, sweepOverfitting } from '../../lab/sweep-overfitting.ts';
+import type { SweepRow } from '../../datasets/sweeps.ts';
 import { runSweep, type SweepOptions } from '../../lab/sweep.ts';
 import { csInProcess } from '../support/cli.ts';
 
@@ -172,6 +173,41 @@ describe('sweep overfitting statistics', () => {
     const back = returnsFromBase64(toWire({ params: {}, seed: 1, metrics: {} as never, resultHash: 'h', returns: x.subarray(1) }).returns);
     expect(new Uint8Array(back.buffer)).toEqual(new Uint8Array(x.slice(1).buffer));
     expect(() => returnsFromBase64('AAA=')).toThrow(/not float32s/);
+  });
+
+  it('a long run keeps returns compounded over several bars, aligned on the last bar', () => {
+    const eq = [100, 110, 99, 108.9, 119.79, 131.769];
+    expect(Array.from(curveReturns(eq))).toEqual([110 / 100 - 1, 99 / 110 - 1, 108.9 / 99 - 1, 119.79 / 108.9 - 1, 131.769 / 119.79 - 1].map(Math.fround));
+    // 5 returns into at most 3 rows: 2 bars each, the oldest bar left out.
+    expect(Array.from(curveReturns(eq, 3))).toEqual([Math.fround(108.9 / 110 - 1), Math.fround(131.769 / 108.9 - 1)]);
+    expect(Array.from(curveReturns(eq, 2))).toEqual([Math.fround(131.769 / 99 - 1)]);
+    expect(curveReturns(new Float64Array(3 * MAX_RETURN_ROWS + 1).fill(1)).length).toBe(MAX_RETURN_ROWS);
+  });
+
+  it('with coarse returns, the DSR is worked on their clock: Sharpe, T, skew and kurtosis of the stored series', () => {
+    const rng = createRng(11);
+    const rows: SweepRow[] = Array.from({ length: 5 }, (_, k) => {
+      const returns = Float32Array.from({ length: 400 }, () => 0.001 * k + 0.01 * (rng.next() - 0.5));
+      // The metrics speak of 1,200 bars: the series holds returns over 3 bars each.
+      return { sweepId: 's', runKey: `r${k}`, seq: k, params: { k }, seed: 1, datasetHash: 'd', codeHash: 'c', resultHash: 'h', metrics: { sharpe: k, periods: 1200, periodsPerYear: 8760 }, returns };
+    });
+    const o = sweepOverfitting(rows, { blocks: 4 });
+    const sr = rows.map((r) => {
+      const x = Array.from(r.returns!);
+      const mu = x.reduce((a, v) => a + v, 0) / x.length;
+      return mu / Math.sqrt(x.reduce((a, v) => a + (v - mu) ** 2, 0) / (x.length - 1));
+    });
+    const x = Array.from(rows[4]!.returns!);
+    const mu = x.reduce((a, v) => a + v, 0) / x.length;
+    const cm = (p: number): number => x.reduce((a, v) => a + (v - mu) ** p, 0) / x.length;
+    const msr = sr.reduce((a, v) => a + v, 0) / 5;
+    const variance = sr.reduce((a, v) => a + (v - msr) ** 2, 0) / 4;
+    const expected = deflatedSharpe({ sharpe: sr[4]!, n: 400, skew: cm(3) / cm(2) ** 1.5, kurtosis: cm(4) / cm(2) ** 2, trials: 5, varianceOfTrialSharpes: variance });
+    expect(o.bestRunKey).toBe('r4');
+    expect(o.dsr).toBeCloseTo(expected.dsr, 10);
+    expect(o.notes.join(' ')).toMatch(/400 returns over 3 bars each/);
+    // Run k drifts up by k/1000 per period: the ranking holds in every block.
+    expect(o.pbo).toBe(0);
   });
 
   it('--pbo-blocks must be an even integer', () => {
