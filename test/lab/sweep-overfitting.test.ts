@@ -224,7 +224,8 @@ describe('cs gate --sweep with --max-pbo', () => {
       const lucky = await runSweep({ ...coinSweep(7), store });
       const rows = await loadSweepRuns(store, lucky.sweepId);
       const returns = await loadSweepReturns(store, lucky.sweepId);
-      return { good: good.sweepId, lucky: lucky.sweepId, luckyPbo: probabilityOfOverfitting(rows.map((x) => returns.get(x.runKey)!)).pbo };
+      const matrix = rows.map((x) => returns.get(x.runKey)!);
+      return { good: good.sweepId, lucky: lucky.sweepId, luckyPbo: probabilityOfOverfitting(matrix).pbo, lucky8: probabilityOfOverfitting(matrix, { blocks: 8 }).pbo };
     });
     expect(ids.luckyPbo).toBeGreaterThan(0.5);
     const loose = ['--min-sharpe', '-100', '--max-drawdown', '100%', '--min-history', '0', '--json'];
@@ -239,5 +240,11 @@ describe('cs gate --sweep with --max-pbo', () => {
     const fc = JSON.parse(fail.out).criteria.find((c: { name: string }) => c.name === 'maxPbo');
     expect(fc).toMatchObject({ pass: false, actual: ids.luckyPbo, threshold: 0.2 });
     expect(fc.message).toMatch(/probability of backtest overfitting .* > maximum 0.2/);
+    // --pbo-blocks reaches the CSCV; a bad value is bad input (exit 2).
+    const eight = await csInProcess(['gate', '--sweep', ids.lucky, '--db', db, '--max-pbo', '0.2', '--pbo-blocks', '8', ...loose]);
+    expect(JSON.parse(eight.out).subject.pbo).toBe(ids.lucky8);
+    const bad = await csInProcess(['gate', '--sweep', ids.lucky, '--db', db, '--max-pbo', '0.2', '--pbo-blocks', '5', ...loose]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--pbo-blocks expects an even integer/);
   });
 });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CheckFailedError, InputError } from '../../../engine/errors.ts';
 import { openStore, type Store } from '../../../datasets/store.ts';
 import { evaluateGate, gateJunit, gateMarkdown, gateText, loadSubject, parseGateConfig, readGateConfigText, type GateReport, type SubjectKind } from '../../gate.ts';
+import { parsePboBlocks } from '../../sweep-overfitting.ts';
 import { addDbOption, addJsonOption, printJson, resolveDbPath } from '../options.ts';
 
 /** A flag value as the config schema expects it: numbers as numbers, "20%" / "12 months" as text. */
@@ -51,7 +52,7 @@ export async function runGate(o: GateCliOptions): Promise<GateReport> {
   const config = gateConfigFrom(o);
   const store = await openExisting(o.db);
   try {
-    return evaluateGate(await loadSubject(store, ref.kind, ref.id), config);
+    return evaluateGate(await loadSubject(store, ref.kind, ref.id, typeof o.pboBlocks === 'number' ? { pboBlocks: o.pboBlocks } : {}), config);
   } finally {
     await store.close();
   }
@@ -62,7 +63,8 @@ export function register(program: Command): void {
     .command('gate')
     .description('check a run, sweep or walk-forward against go-live criteria; exit 0 pass, 1 fail, 2 bad input')
     .option('--run <id>', 'a stored backtest run (cs backtest prints its id)')
-    .option('--sweep <id>', 'a stored sweep: its best run by Sharpe, deflated by the number of runs')
+    .option('--sweep <id>', 'a stored sweep: its best run by Sharpe, deflated by the number of runs; PBO by CSCV over its runs')
+    .option('--pbo-blocks <S>', 'with --sweep: blocks of the CSCV split (even, default 16)', (v: string) => parsePboBlocks(v))
     .option('--walkforward <id>', 'a stored walk-forward: its stitched out-of-sample result')
     .option('--config <file>', 'YAML/JSON criteria: minSharpe, maxDrawdown, minHistory, minTrades, maxPbo, minDsr (flags win)')
     .option('--min-sharpe <x>', 'minimum annualised Sharpe ratio (default 1.0)')
