@@ -107,6 +107,8 @@ class BrokerOrder implements Order {
   triggered = false;
   /** A bracket child is armed by its parent's first fill; until then it waits off the book. */
   armed = false;
+  /** Has bracket children (a flag, so a fill needs no set lookup by id to know). */
+  isParent = false;
   constructor(req: OrderRequest, meta: SubmitMeta, latencyMs: number) {
     this.symbol = req.symbol;
     this.side = req.side;
@@ -145,8 +147,6 @@ export class SimulatedBroker {
   /** Bracket parents by id (children look them up); other orders are found in their book. */
   private readonly parentOrders = new Map<string, BrokerOrder>();
   private openCount = 0;
-  /** Ids of orders that have bracket children: only these need the children scan on fill/cancel. */
-  private readonly parents = new Set<string>();
   /** Volume still available to fills in the bar being processed. */
   private volumeLeft = Infinity;
   private barVolume = Infinity;
@@ -208,7 +208,7 @@ export class SimulatedBroker {
   submit(req: OrderRequest, meta: SubmitMeta): Order {
     const order = new BrokerOrder(req, meta, this.config.latencyMs);
     if (meta.hasChildren) {
-      this.parents.add(order.id);
+      order.isParent = true;
       this.parentOrders.set(order.id, order);
     }
     const problem = shapeProblem(order);
@@ -218,9 +218,12 @@ export class SimulatedBroker {
       return order;
     }
     if (order.parentId !== undefined) {
-      this.parents.add(order.parentId);
+      const parent = this.parentOrders.get(order.parentId) ?? this.find(order.parentId);
+      if (parent !== undefined && !parent.isParent) {
+        parent.isParent = true;
+        this.parentOrders.set(parent.id, parent);
+      }
       // A fill-on-close entry has already filled by the time its children are submitted.
-      const parent = this.parentOrders.get(order.parentId);
       order.armed = parent !== undefined && parent.filled > 0;
     }
     const book = this.book(order.symbol);
@@ -399,7 +402,7 @@ export class SimulatedBroker {
       else this.trigger(o, level, ts);
       // A bracket entry filled here arms its children for the rest of this same move (the price
       // going on through the stop must stop it out); the rest of the segment is walked again.
-      if (firstFill && o.filled > 0 && this.parents.has(o.id)) {
+      if (firstFill && o.filled > 0 && o.isParent) {
         this.segment(list, ts, level, b);
         return;
       }
@@ -510,7 +513,7 @@ export class SimulatedBroker {
       }
     }
     // Bracket children protect what the parent has filled so far.
-    if (this.parents.has(o.id)) for (const c of this.children(o.id)) (c.amount = o.filled), (c.armed = true);
+    if (o.isParent) for (const c of this.children(o.id)) (c.amount = o.filled), (c.armed = true);
   }
 
   private children(parentId: string): BrokerOrder[] {
@@ -548,7 +551,7 @@ export class SimulatedBroker {
     this.openCount--;
     this.listener({ kind: 'cancelled', order: o, ts, reason });
     // A bracket's children die with a parent that ends unfilled, however it ends.
-    if (o.filled === 0 && this.parents.has(o.id)) for (const c of this.children(o.id)) this.finish(c, 'cancelled', ts, `parent ${o.id} cancelled`);
+    if (o.filled === 0 && o.isParent) for (const c of this.children(o.id)) this.finish(c, 'cancelled', ts, `parent ${o.id} cancelled`);
   }
 
   private compact(list: BrokerOrder[]): void {
@@ -558,7 +561,7 @@ export class SimulatedBroker {
       const o = list[r]!;
       // Finished orders leave the book; the engine keeps its own record of them.
       if (o.status === 'pending' || o.status === 'open') list[w++] = o;
-      else if (o.parentId !== undefined || this.parents.has(o.id)) released = true;
+      else if (o.parentId !== undefined || o.isParent) released = true;
     }
     while (list.length > w) list.pop(); // pop is inlined; assigning .length is a runtime call
     if (released) this.releaseParents();
@@ -569,7 +572,6 @@ export class SimulatedBroker {
     for (const [id, p] of this.parentOrders) {
       if ((p.status === 'pending' || p.status === 'open') || this.children(id).length > 0) continue;
       this.parentOrders.delete(id);
-      this.parents.delete(id);
     }
   }
 }

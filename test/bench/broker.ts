@@ -8,7 +8,8 @@ import { SimulatedBroker, defaultBrokerConfig } from '../../engine/broker.ts';
 import { Portfolio } from '../../engine/portfolio.ts';
 import { createRng } from '../../engine/rng.ts';
 import { defaultMarket } from '../../engine/types.ts';
-import { RiskEngine, type RiskView } from '../../engine/risk.ts';
+import { RiskEngine, riskGate } from '../../engine/risk.ts';
+import type { EngineView } from '../../engine/backtest.ts';
 
 const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const best = (runs: number, f: () => void, warm = 2): number => {
@@ -28,10 +29,12 @@ const best = (runs: number, f: () => void, warm = 2): number => {
     const pf = new Portfolio({ cash: 1e12 });
     const m = defaultMarket('BTC/USDT');
     const broker = new SimulatedBroker(defaultBrokerConfig, pf, () => m, createRng(1), () => {});
+    // As in a backtest: the bar's path fills what rests (the previous bar's order at this open),
+    // then the strategy's order for the next bar is submitted.
     for (let i = 0; i < N; i++) {
-      broker.submit({ symbol: 'BTC/USDT', side: i & 1 ? 'sell' : 'buy', type: 'market', amount: 1 }, { id: `o${i}`, agentId: 'bench', decisionId: `d${i}`, now: i * 60_000 });
       const px = 30_000 + (i % 100);
       broker.onBar('BTC/USDT', i * 60_000, px, px + 5, px - 5, px + 1, 1e9);
+      broker.submit({ symbol: 'BTC/USDT', side: i & 1 ? 'sell' : 'buy', type: 'market', amount: 1 }, { id: `o${i}`, agentId: 'bench', decisionId: `d${i}`, now: i * 60_000 });
     }
   };
   // Baseline: the same loop's bookkeeping with no broker (allocating an order-sized object and a fill).
@@ -54,7 +57,8 @@ const best = (runs: number, f: () => void, warm = 2): number => {
 // The same million orders, each first passing the risk engine (issue 3's figure: the 1 M-order
 // benchmark must stay under 500 ms with it on). Limits are set so every order is checked against
 // position, order-notional, trades-per-hour, daily-loss, drawdown, symbol and price-band rules and
-// passes; the view reads the live portfolio and broker (what the engine's adapter does).
+// passes; the gate is the engine's own adapter (riskGate) over an EngineView of the live portfolio
+// and broker, and marks reach it every bar as in a backtest.
 {
   const N = 1_000_000;
   const limits = {
@@ -68,38 +72,54 @@ const best = (runs: number, f: () => void, warm = 2): number => {
     priceBandPct: 50,
     maxOpenOrders: 100,
   };
+  /** The engine's view of its own state, as the backtest engine implements it (no closures). */
+  class View implements EngineView {
+    ts = 0;
+    constructor(private readonly pf: Portfolio, private readonly broker: SimulatedBroker) {}
+    get cash(): number {
+      return this.pf.cash;
+    }
+    equity(): number {
+      return this.pf.equity();
+    }
+    qty(s: string): number {
+      return this.pf.qty(s);
+    }
+    avgPrice(s: string): number {
+      return this.pf.position(s).avgPrice;
+    }
+    lastPrice(s: string): number {
+      return this.pf.lastPrice(s);
+    }
+    lastDataTs(): number {
+      return this.ts;
+    }
+    openOrderCount(): number {
+      return this.broker.hasOpenOrders ? 1 : 0;
+    }
+    openQty(s: string, side: 'buy' | 'sell'): number {
+      return this.broker.openQty(s, side);
+    }
+  }
   const run = (): void => {
-    const risk = RiskEngine.from(limits);
+    const gate = riskGate(RiskEngine.from(limits));
     const pf = new Portfolio({ cash: 1e12 });
     const m = defaultMarket('BTC/USDT');
     const broker = new SimulatedBroker(defaultBrokerConfig, pf, () => m, createRng(1), () => {});
-    let ts = 0;
-    const view: RiskView = {
-      get ts() {
-        return ts;
-      },
-      get equity() {
-        return pf.equity();
-      },
-      positionQty: (s) => pf.qty(s),
-      openBuyQty: (s) => broker.openQty(s, 'buy'),
-      openSellQty: (s) => broker.openQty(s, 'sell'),
-      openOrderCount: () => (broker.hasOpenOrders ? 1 : 0),
-      lastPrice: (s) => pf.lastPrice(s),
-      lastPriceTs: () => ts,
-    };
+    const view = new View(pf, broker);
     let rejected = 0;
     for (let i = 0; i < N; i++) {
-      ts = i * 60_000;
+      const ts = i * 60_000;
+      view.ts = ts;
       const px = 30_000 + (i % 100);
-      pf.mark('BTC/USDT', px);
-      risk.onMark(ts, pf.equity());
-      const req = { agentId: 'bench', symbol: 'BTC/USDT', side: i & 1 ? ('sell' as const) : ('buy' as const), type: 'market' as const, amount: 1 };
-      if (risk.check(req, view).ok) {
-        risk.onOrderAccepted(req, ts);
+      broker.onBar('BTC/USDT', ts, px, px + 5, px - 5, px + 1, 1e9);
+      pf.mark('BTC/USDT', px + 1); // the engine marks at the close before the strategy decides
+      gate.onMark!(ts, view);
+      const req = { symbol: 'BTC/USDT', side: i & 1 ? ('sell' as const) : ('buy' as const), type: 'market' as const, amount: 1 };
+      // The fields the engine's gate call passes (engine/backtest.ts place()).
+      if (gate.check({ agentId: 'bench', refPrice: px, symbol: req.symbol, side: req.side, type: req.type, amount: req.amount, price: undefined, stopPrice: undefined, reduceOnly: false }, view).ok) {
         broker.submit(req, { id: `o${i}`, agentId: 'bench', decisionId: `d${i}`, now: ts });
       } else rejected++;
-      broker.onBar('BTC/USDT', ts, px, px + 5, px - 5, px + 1, 1e9);
     }
     if (rejected !== 0) throw new Error(`${rejected} orders were rejected: the bench must measure accepted orders`);
   };
