@@ -6,19 +6,23 @@ import { appendColumns, type Store } from './store.ts';
  * its equity and benchmark curves, so reports and sweeps can find a run by id later. A run id is
  * derived from the result hash, so storing the same run twice replaces it instead of duplicating.
  */
-export interface StoredRun {
+/** What identifies a stored run and pins it to code, parameters and data. */
+export interface RunIdentity {
   readonly runId: string;
   readonly strategy: string;
   readonly strategySource: string;
   readonly codeHash: string;
-  readonly params: unknown;
   readonly seed: number;
   readonly symbols: readonly string[];
   readonly timeframe: string;
-  readonly fromTs: number;
-  readonly toTs: number;
   readonly datasetHash: string;
   readonly resultHash: string;
+}
+
+export interface StoredRun extends RunIdentity {
+  readonly params: unknown;
+  readonly fromTs: number;
+  readonly toTs: number;
   readonly metrics: unknown;
   readonly trades: unknown;
   readonly curve: { readonly ts: Float64Array; readonly equity: Float64Array; readonly benchmark: Float64Array };
@@ -104,19 +108,10 @@ export async function listRuns(store: Store): Promise<RunSummary[]> {
  * Reads one stored backtest (datasets/runs.ts writes them) back by id, with its equity curve: what
  * the gate, Monte Carlo and promotion start from.
  */
-export interface RunRecord {
-  readonly runId: string;
-  readonly strategy: string;
-  readonly strategySource: string;
-  readonly codeHash: string;
+export interface RunRecord extends RunIdentity {
   readonly params: Record<string, unknown>;
-  readonly seed: number;
-  readonly symbols: readonly string[];
-  readonly timeframe: string;
   readonly fromTs: number;
   readonly toTs: number;
-  readonly datasetHash: string;
-  readonly resultHash: string;
   /** As computeMetrics produced them; non-finite values were stored as null. */
   readonly metrics: Record<string, number | null>;
   readonly trades: readonly ClosedTrade[];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CheckFailedError, InputError } from '../engine/errors.ts';
 import { canonicalJson, hashValue } from '../engine/hash.ts';
 import { RiskConfigSchema, type RiskConfig } from '../engine/risk.ts';
-import type { RunRecord } from '../datasets/runs.ts';
+import type { RunIdentity, RunRecord } from '../datasets/runs.ts';
 import { evaluateGate, subjectFromRun, type GateConfig, type GateReport } from './gate.ts';
 
 /**
@@ -19,19 +19,10 @@ import { evaluateGate, subjectFromRun, type GateConfig, type GateReport } from '
 
 export const PROMOTION_KIND = 'cryptosentinel.promotion';
 
-export interface PromotionRecord {
+export interface PromotionRecord extends RunIdentity {
   readonly kind: typeof PROMOTION_KIND;
   readonly version: 1;
-  readonly runId: string;
-  readonly strategy: string;
-  readonly strategySource: string;
-  readonly codeHash: string;
   readonly params: Record<string, unknown>;
-  readonly seed: number;
-  readonly symbols: readonly string[];
-  readonly timeframe: string;
-  readonly datasetHash: string;
-  readonly resultHash: string;
   readonly gate: GateReport;
   /** Factor applied to every size limit (position qty and notional, order notional, daily loss). */
   readonly scale: number;
