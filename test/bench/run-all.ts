@@ -15,7 +15,8 @@ const scripts = readdirSync(dir)
 let failed = 0;
 for (const f of scripts) {
   process.stderr.write(`# ${f}\n`);
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(dir, f)], { stdio: 'inherit' });
+  // The same V8 flag the `cs` command runs with (see bin/cs.js).
+  const r = spawnSync(process.execPath, ['--single-threaded-gc', '--expose-gc', '--import', 'tsx', join(dir, f)], { stdio: 'inherit' });
   if (r.status !== 0) {
     failed++;
     process.stderr.write(`# ${f} exited ${r.status}\n`);
