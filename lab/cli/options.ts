@@ -1,4 +1,5 @@
 import { timeframeToMs } from '../../engine/timeframe.ts';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../engine/errors.ts';
@@ -73,4 +74,16 @@ export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.ou
     throw new InputError(`${flag}: ${i.message}`);
   }
   return r.data;
+}
+
+/** Writes an `--out` file atomically (temp file, then rename): a failure leaves any old file as it was. */
+export async function writeOutFile(out: string, text: string): Promise<void> {
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, out);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new InputError(`--out ${out}: ${(err as Error).message}`);
+  }
 }

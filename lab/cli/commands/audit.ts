@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
@@ -7,7 +7,7 @@ import type { JournalEntry } from '../../../engine/journal.ts';
 import { openStore } from '../../../datasets/store.ts';
 import { readJournal, readJournalFile } from '../../../datasets/journal-store.ts';
 import { AUDIT_FORMATS, auditHistory, formatAudit, type AuditFormat } from '../../../reports/audit.ts';
-import { addDbOption, addJsonOption, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, printJson, resolveDbPath, writeOutFile } from '../options.ts';
 
 /**
  * `cs audit export`: the decision history of a run journal (store) or a live JSONL journal, one
@@ -62,16 +62,7 @@ export function register(program: Command): void {
     const { label, entries } = await load(opts);
     const history = auditHistory(entries, label, opts.run ?? null);
     const text = formatAudit(history, opts.format);
-    if (opts.out) {
-      const tmp = `${opts.out}.${process.pid}.tmp`;
-      try {
-        await writeFile(tmp, text);
-        await rename(tmp, opts.out);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw new InputError(`--out ${opts.out}: ${(err as Error).message}`);
-      }
-    }
+    if (opts.out) await writeOutFile(opts.out, text);
     const summary = { source: label, format: opts.format, out: opts.out ?? null, records: history.records.length, journalEntries: history.entries, head: history.head };
     if (opts.json) printJson(opts.out ? summary : { ...summary, history });
     else if (opts.out) process.stdout.write(`wrote ${history.records.length} decision records of ${label} (${history.entries} entries, head seq ${history.head.seq} ${history.head.hash}) to ${opts.out} (${opts.format})\n`);

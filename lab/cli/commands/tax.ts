@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
@@ -9,7 +9,7 @@ import { loadRun } from '../../../datasets/runs.ts';
 import { isValidTaxYear, specificIdentificationSchema, taxReport, TAX_LOT_METHODS, type SpecificIdentification, type TaxFill } from '../../../reports/tax.ts';
 import { fillsFromJournal, parseFills } from '../../../reports/tax-fills.ts';
 import { formatTax, TAX_FORMATS } from '../../../reports/tax-format.ts';
-import { addDbOption, addJsonOption, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, printJson, resolveDbPath, writeOutFile } from '../options.ts';
 
 /**
  * `cs tax`: Form 8949 rows and Schedule D totals of one tax year, from a run's journal in the
@@ -114,16 +114,7 @@ export function register(program: Command): void {
     });
     const format = opts.format as (typeof TAX_FORMATS)[number];
     const text = formatTax(report, format);
-    if (opts.out) {
-      const tmp = `${opts.out}.${process.pid}.tmp`;
-      try {
-        await writeFile(tmp, text);
-        await rename(tmp, opts.out);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw new InputError(`--out ${opts.out}: ${(err as Error).message}`);
-      }
-    }
+    if (opts.out) await writeOutFile(opts.out, text);
     for (const id of report.unidentified) process.stderr.write(`note: sell order ${id} is not in the specific identification; matched FIFO\n`);
     for (const r of report.residues) process.stderr.write(`note: float residue of ${r.qty} (${r.kind}, order ${r.orderId}) absorbed\n`);
     if (opts.json) {
