@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
