@@ -144,6 +144,8 @@ const triggersOnFall = (o: Order): boolean =>
 
 export class SimulatedBroker {
   private readonly books = new Map<string, SymbolBook>();
+  /** The last book looked up (hot paths repeat the same symbol). */
+  private lastBook: SymbolBook | undefined = undefined;
   /** Bracket parents by id (children look them up); other orders are found in their book. */
   private readonly parentOrders = new Map<string, BrokerOrder>();
   private openCount = 0;
@@ -174,7 +176,8 @@ export class SimulatedBroker {
 
   /** Unfilled quantity of the open orders on one side of a symbol. */
   openQty(symbol: string, side: Side): number {
-    const book = this.books.get(symbol);
+    const last = this.lastBook;
+    const book = last !== undefined && last.symbol === symbol ? last : this.books.get(symbol);
     if (book === undefined) return 0;
     let q = 0;
     for (const o of book.orders) if (o.side === side && (o.status === 'pending' || o.status === 'open')) q += o.amount - o.filled;
@@ -200,9 +203,11 @@ export class SimulatedBroker {
 
   /** The book of a symbol (created on first use); hot loops keep it instead of looking it up per bar. */
   book(symbol: string): SymbolBook {
+    const last = this.lastBook;
+    if (last !== undefined && last.symbol === symbol) return last;
     let b = this.books.get(symbol);
     if (!b) this.books.set(symbol, (b = new SymbolBook(symbol)));
-    return b;
+    return (this.lastBook = b);
   }
 
   submit(req: OrderRequest, meta: SubmitMeta): Order {

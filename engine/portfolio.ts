@@ -118,6 +118,7 @@ export class Portfolio {
   tradedNotional = 0;
   private readonly books: PositionBook[] = [];
   private readonly bySymbol = new Map<string, PositionBook>();
+  private lastBook: PositionBook | undefined = undefined;
   private lotSeq = 0;
 
   constructor(opts: PortfolioOptions) {
@@ -128,13 +129,25 @@ export class Portfolio {
     this.trackClosedLots = opts.trackClosedLots === true;
   }
 
+  /**
+   * The book of a symbol, remembering the last one asked for: hot paths ask for the same symbol
+   * many times in a row, and comparing an interned string beats hashing it every time.
+   */
+  private find(symbol: string): PositionBook | undefined {
+    const last = this.lastBook;
+    if (last !== undefined && last.symbol === symbol) return last;
+    const b = this.bySymbol.get(symbol);
+    if (b !== undefined) this.lastBook = b;
+    return b;
+  }
+
   /** Stable small-integer index for a symbol: the hot loop marks by index, not by name. */
   symbolIndex(symbol: string): number {
     return this.book(symbol).index;
   }
 
   private book(symbol: string): PositionBook {
-    let b = this.bySymbol.get(symbol);
+    let b = this.find(symbol);
     if (!b) {
       b = new PositionBook(symbol, this.books.length);
       this.books.push(b);
@@ -144,7 +157,7 @@ export class Portfolio {
   }
 
   qty(symbol: string): number {
-    return this.bySymbol.get(symbol)?.qty ?? 0;
+    return this.find(symbol)?.qty ?? 0;
   }
 
   qtyAt(index: number): number {
@@ -160,7 +173,7 @@ export class Portfolio {
   }
 
   lastPrice(symbol: string): number {
-    return this.bySymbol.get(symbol)?.lastPrice ?? NaN;
+    return this.find(symbol)?.lastPrice ?? NaN;
   }
 
   /** Cash plus every position at its last mark (a position never marked counts at its cost). */
@@ -211,7 +224,7 @@ export class Portfolio {
   }
 
   position(symbol: string): PositionView {
-    const b = this.bySymbol.get(symbol);
+    const b = this.find(symbol);
     if (!b) return { symbol, qty: 0, avgPrice: 0, realizedPnl: 0, unrealizedPnl: 0 };
     const avg = b.avgPrice();
     return {
@@ -224,7 +237,7 @@ export class Portfolio {
   }
 
   lots(symbol: string): readonly Lot[] {
-    return this.bySymbol.get(symbol)?.openLots() ?? [];
+    return this.find(symbol)?.openLots() ?? [];
   }
 
   symbols(): string[] {
