@@ -62,16 +62,39 @@ export interface PortfolioOptions {
   readonly trackClosedLots?: boolean;
 }
 
-interface OpenTrade {
-  side: 'long' | 'short';
-  entryTs: number;
-  entryQty: number;
-  entryNotional: number;
-  exitQty: number;
-  exitNotional: number;
-  maxQty: number;
-  fees: number;
-  pnl: number;
+/** The round trip in progress in one symbol; one per book, reset rather than reallocated. */
+class OpenTrade {
+  open = false;
+  side: 'long' | 'short' = 'long';
+  entryTs = 0;
+  entryQty = 0;
+  entryNotional = 0;
+  exitQty = 0;
+  exitNotional = 0;
+  maxQty = 0;
+  fees = 0;
+  pnl = 0;
+  start(side: 'long' | 'short', ts: number): void {
+    this.open = true;
+    this.side = side;
+    this.entryTs = ts;
+    this.entryQty = this.entryNotional = this.exitQty = this.exitNotional = this.maxQty = this.fees = this.pnl = 0;
+  }
+}
+
+/** An open lot; its id is formatted only when read (most lots are never asked for theirs). */
+class OpenLot implements Lot {
+  constructor(
+    private readonly n: number,
+    readonly symbol: string,
+    public qty: number,
+    readonly price: number,
+    readonly ts: number,
+    public fee: number,
+  ) {}
+  get id(): string {
+    return `L${this.n}`;
+  }
 }
 
 class PositionBook {
@@ -81,7 +104,7 @@ class PositionBook {
   /** Open lots; for FIFO `head` skips consumed lots without shifting the array. */
   lots: Lot[] = [];
   head = 0;
-  trade: OpenTrade | null = null;
+  readonly trade = new OpenTrade();
   constructor(readonly symbol: string, readonly index: number) {}
 
   openLots(): Lot[] {
@@ -265,7 +288,7 @@ export class Portfolio {
       const closing = Math.abs(amount - held) <= 1e-12 * amount ? amount : Math.min(amount, held);
       const closeFee = (fee * closing) / amount;
       this.closeLots(b, closing, price, fill.ts, closeFee);
-      const trade = b.trade!;
+      const trade = b.trade;
       trade.exitQty += closing;
       trade.exitNotional += closing * price;
       trade.fees += closeFee;
@@ -276,23 +299,10 @@ export class Portfolio {
       if (b.qty === 0) this.finishTrade(b, fill.ts);
     }
     if (remaining !== 0) {
-      const lot: Lot = { id: `L${++this.lotSeq}`, symbol: fill.symbol, qty: remaining, price, ts: fill.ts, fee: feeLeft };
-      b.lots.push(lot);
+      b.lots.push(new OpenLot(++this.lotSeq, fill.symbol, remaining, price, fill.ts, feeLeft));
       b.qty += remaining;
-      let t = b.trade;
-      if (!t) {
-        t = b.trade = {
-          side: remaining > 0 ? 'long' : 'short',
-          entryTs: fill.ts,
-          entryQty: 0,
-          entryNotional: 0,
-          exitQty: 0,
-          exitNotional: 0,
-          maxQty: 0,
-          fees: 0,
-          pnl: 0,
-        };
-      }
+      const t = b.trade;
+      if (!t.open) t.start(remaining > 0 ? 'long' : 'short', fill.ts);
       t.entryQty += Math.abs(remaining);
       t.entryNotional += Math.abs(remaining) * price;
       t.fees += feeLeft;
@@ -326,7 +336,7 @@ export class Portfolio {
         pnl,
       });
       b.realizedPnl += pnl;
-      b.trade!.pnl += pnl;
+      b.trade.pnl += pnl;
       lot.fee -= openFee;
       const rest = Math.abs(lot.qty) - take;
       // Float residue from repeated partial closes must not leave dust lots behind.
@@ -363,8 +373,8 @@ export class Portfolio {
   }
 
   private finishTrade(b: PositionBook, ts: number): void {
-    const t = b.trade!;
-    b.trade = null;
+    const t = b.trade;
+    t.open = false;
     b.lots = [];
     b.head = 0;
     const entryPrice = t.entryNotional / t.entryQty;
