@@ -10,18 +10,7 @@ import { createRng } from '../../engine/rng.ts';
 import { defaultMarket } from '../../engine/types.ts';
 import { RiskEngine, riskGate } from '../../engine/risk.ts';
 import type { EngineView } from '../../engine/backtest.ts';
-
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
-const best = (runs: number, f: () => void, warm = 2): number => {
-  for (let r = 0; r < warm; r++) f();
-  let b = Infinity;
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    f();
-    b = Math.min(b, performance.now() - t0);
-  }
-  return b / 1000;
-};
+import { emit, best } from './support.ts';
 
 {
   const N = 1_000_000;
@@ -48,8 +37,8 @@ const best = (runs: number, f: () => void, warm = 2): number => {
     }
     if (cash === qty) process.stdout.write('');
   };
-  const s = best(3, run);
-  const b = best(3, base);
+  const s = best(3, run, 2);
+  const b = best(3, base, 2);
   emit({ bench: 'broker.1M-market-orders', value: Math.round(s * 1000), unit: 'ms', target: 500, ordersPerSec: Math.round(N / s), baseline: Math.round(b * 1000), baselineName: 'plain object bookkeeping loop', ratio: +(b / s).toFixed(4) });
 }
 
@@ -123,6 +112,6 @@ const best = (runs: number, f: () => void, warm = 2): number => {
     }
     if (rejected !== 0) throw new Error(`${rejected} orders were rejected: the bench must measure accepted orders`);
   };
-  const s = best(3, run);
+  const s = best(3, run, 2);
   emit({ bench: 'broker.1M-market-orders.with-risk-engine', value: Math.round(s * 1000), unit: 'ms', target: 500, ordersPerSec: Math.round(N / s) });
 }

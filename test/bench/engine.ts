@@ -12,24 +12,10 @@ import { runColumnar } from '../../engine/backtest.ts';
 import type { BarColumns } from '../../engine/types.ts';
 import smaCross from '../../engine/strategies/sma-cross.ts';
 import type { AnyStrategy } from '../../engine/strategy.ts';
+import { emit, best } from './support.ts';
 
 const YEAR_1M = 525_600;
 const FEE_BPS = 10;
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
-/**
- * Best wall time of `runs` after `warm` unmeasured runs: a sweep runs the engine thousands of times,
- * so the JIT-compiled steady state is the figure that matters (the cold first run is printed too).
- */
-const best = (runs: number, f: () => void, warm = 3): number => {
-  for (let r = 0; r < warm; r++) f();
-  let b = Infinity;
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    f();
-    b = Math.min(b, performance.now() - t0);
-  }
-  return b / 1000;
-};
 
 function bars(seed: number, symbol = 'BTC/USDT'): BarColumns {
   return generateBars({ symbol, timeframeMs: 60_000, from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 0, 1) + YEAR_1M * 60_000, seed, model: { kind: 'gbm', drift: 0.1, vol: 0.6 } });

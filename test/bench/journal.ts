@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { fold, Journal, verify } from '../../engine/journal.ts';
 import { createRng } from '../../engine/rng.ts';
 import { FileJournal } from '../../datasets/journal-store.ts';
+import { emit } from './support.ts';
 
 const N = Number(process.argv[2] ?? 1_000_000);
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const secs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'XRP/USDT'];
 const T0 = Date.UTC(2024, 0, 1);

@@ -8,9 +8,9 @@ import { generateBars } from '../../datasets/synth.ts';
 import { runColumnar } from '../../engine/backtest.ts';
 import smaCross from '../../engine/strategies/sma-cross.ts';
 import type { AnyStrategy } from '../../engine/strategy.ts';
+import { emit } from './support.ts';
 
 const YEAR_1M = 525_600;
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const bars = (seed: number, symbol: string) =>
   generateBars({ symbol, timeframeMs: 60_000, from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 0, 1) + YEAR_1M * 60_000, seed, model: { kind: 'gbm', drift: 0.1, vol: 0.6 } });
 

@@ -11,6 +11,7 @@
 import { KillSwitch } from '../../engine/killswitch.ts';
 import { RiskEngine, type RiskOrder, type RiskView } from '../../engine/risk.ts';
 import { createRng } from '../../engine/rng.ts';
+import { emit } from './support.ts';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
@@ -47,7 +48,6 @@ const config = {
   agents: { a2: { maxOrderNotional: 2000 } },
 };
 
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 let spacingMs = 0;
 function run(check: (o: RiskOrder) => boolean): { seconds: number; accepted: number } {
   let accepted = 0;

@@ -19,8 +19,8 @@ import { marketFromColumns } from '../../lab/market-data.ts';
 import { buildSearchSpace, parseGridFlag } from '../../lab/search-space.ts';
 import { sweepOverfitting } from '../../lab/sweep-overfitting.ts';
 import { runSweep } from '../../lab/sweep.ts';
+import { emit } from './support.ts';
 
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const MB = 1024 * 1024;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 

@@ -15,8 +15,8 @@ import { canonicalJson } from '../../engine/hash.ts';
 import { parseRunConfig } from '../../lab/evaluate.ts';
 import { marketFromColumns } from '../../lab/market-data.ts';
 import { BacktestPool, InlineExecutor, type RunTask } from '../../lab/pool.ts';
+import { emit } from './support.ts';
 
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const MB = 1024 * 1024;
 
 const year = generateBars({ symbol: 'BTC/USDT', timeframeMs: 3_600_000, from: Date.UTC(2024, 0, 1), to: Date.UTC(2025, 0, 1), seed: 7, model: { kind: 'gbm', drift: 0.2, vol: 0.7 } });

@@ -14,9 +14,9 @@
 import { Portfolio } from '../../engine/portfolio.ts';
 import { createRng } from '../../engine/rng.ts';
 import { matchLots, type TaxFill } from '../../reports/tax.ts';
+import { emit } from './support.ts';
 
 const N = Number(process.argv[2] ?? 50_000);
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const secs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 const cpu = (c0: NodeJS.CpuUsage): number => {
   const c = process.cpuUsage(c0);
