@@ -32,6 +32,9 @@ export function parseNumberOption(flag: string) {
   };
 }
 
+/** commander collector for a repeatable flag (`--symbol A --symbol B` → ['A', 'B']). */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
 /** `--param k=v` collector: repeated flags into a record; numbers parsed, booleans and text kept. */
 export function collectParam(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = value.indexOf('=');

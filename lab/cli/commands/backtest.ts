@@ -6,10 +6,9 @@ import { readJournal, writeJournal } from '../../../datasets/journal-store.ts';
 import { parseRiskConfigText } from '../../../engine/risk.ts';
 import { readFileSync } from 'node:fs';
 import { runBacktest, reportJson, type BacktestReport, type BacktestRequest } from '../../backtest.ts';
-import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption } from '../options.ts';
+import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption, collect } from '../options.ts';
 import { formatTable } from './metrics.ts';
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 
 export function register(program: Command): void {

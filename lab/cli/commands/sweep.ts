@@ -13,10 +13,9 @@ import { LOWER_IS_BETTER, parseMetric, runSweep, sweepJson, type SweepProgress, 
 import { defaultDataDir, queueExecutor, startQueueWorker } from '../../queue.ts';
 import { defaultWorkers } from '../../pool.ts';
 import { DEFAULT_PBO_BLOCKS, describeOverfitting, parsePboBlocks, sweepOverfitting } from '../../sweep-overfitting.ts';
-import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption } from '../options.ts';
+import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption, collect } from '../options.ts';
 import { formatValue } from './metrics.ts';
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function int(flag: string, min: number) {
   return (v: string): number => {

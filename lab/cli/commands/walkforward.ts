@@ -9,9 +9,8 @@ import { loadMarket } from '../../market-data.ts';
 import { buildSearchSpace, parseChoiceFlag, parseGridFlag } from '../../search-space.ts';
 import { loadStrategy } from '../../strategy-loader.ts';
 import { sweepOptimiser, walkForward, walkForwardJson, walkForwardOptionsSchema, type WalkForwardReport } from '../../walkforward.ts';
-import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption } from '../options.ts';
+import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption, collect } from '../options.ts';
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 
 function duration(flag: string) {
