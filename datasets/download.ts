@@ -4,6 +4,7 @@ import type { BarColumns } from '../engine/types.ts';
 import { InputError } from '../engine/errors.ts';
 import { timeframeToMs } from '../engine/timeframe.ts';
 import type { BarKey, Store } from './store.ts';
+import { allocBarArrays, barColumns } from './columns.ts';
 
 /**
  * OHLCV history through ccxt, stored page by page so an interrupted download keeps what it got
@@ -200,17 +201,7 @@ function defaultLimit(exchange: Exchange): number {
 
 function toColumns(symbol: string, tfMs: number, rows: readonly number[][]): BarColumns {
   const n = rows.length;
-  const cols = {
-    symbol,
-    timeframeMs: tfMs,
-    length: n,
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-  };
+  const cols = barColumns(symbol, tfMs, allocBarArrays(n, false));
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     cols.ts[i] = r[0]!;
