@@ -17,7 +17,13 @@ export interface DebianPackage {
   readonly why: string;
 }
 
-export const REQUIRED_PACKAGES: readonly DebianPackage[] = [{ name: 'redis-server', why: 'Redis for the distributed sweep queue (BullMQ) tests' }];
+export const REQUIRED_PACKAGES: readonly DebianPackage[] = [
+  { name: 'redis-server', why: 'Redis for the distributed sweep queue (BullMQ) and event-bus tests' },
+  { name: 'chromium', why: 'real Chromium for the HTML report tests (driven by playwright-core)' },
+  { name: 'jupyter-nbconvert', why: 'runs the tslab notebooks headlessly' },
+  { name: 'jupyter-client', why: 'the kernel launcher nbconvert uses' },
+  { name: 'python3-ipykernel', why: 'Jupyter kernel machinery that tslab registers against' },
+];
 
 /** dpkg's own answer: "install ok installed" is the only state that means usable. */
 export function isInstalled(name: string): boolean {
