@@ -501,6 +501,7 @@ export class Engine implements EngineView {
       confidence: clampConfidence(r.confidence),
       reasoning: r.reasoning ?? '',
       orderIds: [],
+      ...(r.detail !== undefined ? { detail: r.detail } : {}),
     };
     this.decisions.push(d);
     this.journal?.append('decision', d, this.ts);
@@ -732,6 +733,7 @@ export class Engine implements EngineView {
         engine.decide(o.symbol, 'cancel', reason);
         return engine.broker.cancel(id, engine.ts, reason?.reasoning ?? 'cancelled by strategy');
       },
+      hold: (s, reason) => engine.decide(s, 'hold', reason).id,
       cancelAll(s) {
         let n = 0;
         for (const o of engine.broker.openOrders(s)) if (engine.broker.cancel(o.id, engine.ts, 'cancel all')) n++;

@@ -12,6 +12,11 @@ export interface DecisionReason {
   /** 0–100. */
   readonly confidence?: number;
   readonly reasoning?: string;
+  /**
+   * Structured evidence behind the decision (an agent's five-step analysis, a debate's votes), as
+   * plain JSON. Journaled and hashed with the decision; the engine never reads it.
+   */
+  readonly detail?: unknown;
 }
 
 export type DecisionAction = 'buy' | 'sell' | 'close' | 'cancel' | 'hold';
@@ -33,5 +38,7 @@ export interface DecisionRecord {
   readonly confidence: number;
   readonly reasoning: string;
   readonly orderIds: readonly string[];
+  /** See DecisionReason.detail; absent when the strategy gave none. */
+  readonly detail?: unknown;
   outcome?: DecisionOutcome;
 }

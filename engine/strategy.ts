@@ -90,6 +90,11 @@ export interface StrategyContext<P = unknown> {
   /** Two resting orders where a fill of one cancels the other. */
   oco(symbol: string, a: OrderOptions & { side: 'buy' | 'sell' }, b: OrderOptions & { side: 'buy' | 'sell' }): [string, string] | null;
   cancel(orderId: string, reason?: DecisionReason): boolean;
+  /**
+   * Journal a decision that places no order (an agent's considered "hold"), so every decision,
+   * not only those that trade, is on the record. Returns the decision id.
+   */
+  hold(symbol: string, reason?: DecisionReason): string;
   cancelAll(symbol?: string): number;
   /** Ask for `onTimer` at replay time `ts` (ignored if not in the future). */
   setTimer(ts: number): void;

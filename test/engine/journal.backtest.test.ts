@@ -37,3 +37,31 @@ describe('fold of a backtest journal', () => {
     });
   }
 });
+
+describe('decisions that place no order', () => {
+  it('ctx.hold journals a hold decision with its structured detail, and the detail is part of the result hash', async () => {
+    const { defineStrategy } = await import('../../engine/strategy.ts');
+    const { z } = await import('zod');
+    const holder = (tag: string) =>
+      defineStrategy({
+        name: 'holder',
+        params: z.object({}),
+        onBar(ctx, bar) {
+          if (ctx.decisions.length < 3) ctx.hold(bar.symbol, { confidence: 40, reasoning: 'wait', factors: { rsi: 50 }, detail: { votes: [tag] } });
+        },
+      });
+    const run = (tag: string) => {
+      const journal = new Journal();
+      const r = runColumnar({ strategy: holder(tag), params: {}, seed: 1, cash: 1_000, journal }, [bars('BTC/USDT', 1, 40_000)]);
+      return { r, entries: journal.entries() };
+    };
+    const a = run('a');
+    const decisions = a.entries.filter((e) => e.type === 'decision');
+    expect(decisions).toHaveLength(3);
+    expect(decisions[0]!.payload).toMatchObject({ action: 'hold', confidence: 40, reasoning: 'wait', orderIds: [], detail: { votes: ['a'] } });
+    expect(a.entries.some((e) => e.type === 'order_submitted')).toBe(false);
+    expect(a.r.decisions).toHaveLength(3);
+    expect(run('b').r.resultHash).not.toBe(a.r.resultHash);
+    expect(run('a').r.resultHash).toBe(a.r.resultHash);
+  });
+});
