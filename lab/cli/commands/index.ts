@@ -13,8 +13,9 @@ import { register as walkforward } from './walkforward.ts';
 import { register as montecarlo } from './montecarlo.ts';
 import { register as gate } from './gate.ts';
 import { register as promote } from './promote.ts';
+import { register as agents } from './agents.ts';
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, audit, walkforward, montecarlo, gate, promote];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, audit, walkforward, montecarlo, gate, promote, agents];
