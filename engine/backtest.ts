@@ -13,6 +13,7 @@ import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError } from './errors.ts';
 import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
 import { canonicalJson, StreamHash } from './hash.ts';
+import { DecisionLog, FillLog, orderIdOf } from './run-log.ts';
 import type { ClosedTrade } from './metrics.ts';
 
 /**
@@ -183,14 +184,13 @@ export class Engine implements EngineView {
   private readonly stateBySymbol = new Map<string, SymbolState>();
   private readonly slots: IndicatorSlot[] = [];
   private readonly slotByName = new Map<string, number>();
-  private readonly decisions: DecisionRecord[] = [];
-  private readonly fills: Fill[] = [];
+  private readonly decisions: DecisionLog;
+  private readonly fills = new FillLog();
   private readonly allOrders: Order[] = [];
   private readonly timers: number[] = [];
   private readonly view = new MutableBarView();
   private current: SymbolState | null = null;
   private orderSeq = 0;
-  private decisionSeq = 0;
   private ocoSeq = 0;
   private started = false;
   private initialized = false;
@@ -215,6 +215,7 @@ export class Engine implements EngineView {
     this.seed = opts.seed ?? 0;
     this.rng = createRng(this.seed);
     this.agentId = opts.agentId ?? opts.strategy.name;
+    this.decisions = new DecisionLog(this.agentId);
     this.journal = opts.journal;
     this.gate = opts.gate;
     this.killSwitch = opts.killSwitch;
@@ -462,50 +463,47 @@ export class Engine implements EngineView {
     const curve: EquityCurve = { ts: cut(this.curveTs), equity: cut(this.curveEq), exposure: n === 0 ? 0 : this.exposedPoints / n };
     const final = this.portfolio.snapshot();
     this.journal?.append('run_end', { final, bars: this.barsProcessed }, this.ts);
-    const body = {
+    const decisions = this.decisions;
+    const fills = this.fills;
+    const portfolio = this.portfolio;
+    // Decisions, fills and round trips are kept by column; their objects are built on first read.
+    // Hashing megabytes of curve costs as much as the run: done on first read, then kept.
+    let hash: string | undefined;
+    const out: RunOutput = {
       strategy: this.strategy.name,
       params: this.params,
       seed: this.seed,
       startCash: this.portfolio.startCash,
-      trades: this.portfolio.closedTrades,
-      fills: this.fills,
-      decisions: this.decisions,
+      get trades(): readonly ClosedTrade[] {
+        return portfolio.closedTrades;
+      },
+      get fills(): readonly Fill[] {
+        return fills.records();
+      },
+      get decisions(): readonly DecisionRecord[] {
+        return decisions.records();
+      },
       orders: this.allOrders,
       final,
       tradedNotional: this.portfolio.tradedNotional,
       barsProcessed: this.barsProcessed,
-    };
-    // Hashing megabytes of curve costs as much as the run: done on first read, then kept.
-    let hash: string | undefined;
-    return {
-      ...body,
       curve,
       get resultHash(): string {
-        return (hash ??= hashRun(body, curve));
+        return (hash ??= hashRun(out, curve));
       },
     };
+    return out;
   }
 
   // ---- orders ----------------------------------------------------------------------------
 
-  private decide(symbol: string, action: DecisionAction, reason: DecisionReason | undefined): DecisionRecord {
-    const r = reason ?? {};
-    const d: DecisionRecord = {
-      id: `${this.agentId}-D${++this.decisionSeq}`,
-      ts: this.ts,
-      agentId: this.agentId,
-      symbol,
-      action,
-      factors: r.factors ?? NONE,
-      weights: r.weights ?? NONE,
-      confidence: clampConfidence(r.confidence),
-      reasoning: r.reasoning ?? '',
-      orderIds: [],
-      ...(r.detail !== undefined ? { detail: r.detail } : {}),
-    };
-    this.decisions.push(d);
-    this.journal?.append('decision', d, this.ts);
-    return d;
+  /** Records a decision; returns its index in the log. */
+  private decide(symbol: string, action: DecisionAction, reason: DecisionReason | undefined): number {
+    const r = reason ?? NONE_REASON;
+    const i = this.decisions.add(this.ts, symbol, action, r.factors ?? NONE, r.weights ?? NONE, clampConfidence(r.confidence), r.reasoning ?? '', r.detail);
+    // The journal gets the record object itself, which the log then keeps up to date.
+    if (this.journal !== undefined) this.journal.append('decision', this.decisions.record(i), this.ts);
+    return i;
   }
 
   private refPrice(symbol: string): number {
@@ -538,7 +536,7 @@ export class Engine implements EngineView {
     side: 'buy' | 'sell',
     opts: OrderOptions,
     action: DecisionAction,
-    extra?: { ocoGroup?: string; parentId?: string; hasChildren?: boolean; decision?: DecisionRecord; agentId?: string },
+    extra?: { ocoGroup?: string; parentId?: string; hasChildren?: boolean; decision?: number; agentId?: string },
   ): string | null {
     const type: OrderType = opts.type ?? 'market';
     const market = this.market(symbol);
@@ -565,9 +563,10 @@ export class Engine implements EngineView {
       postOnly: opts.postOnly === true,
     };
     const agentId = extra?.agentId ?? this.agentId;
-    const id = `${agentId}-${++this.orderSeq}`;
+    const seq = ++this.orderSeq;
+    const id = orderIdOf(agentId, seq);
     const marketProblem = checkMarketLimits(market, amount, ref);
-    if (marketProblem) return this.reject(decision, id, agentId, req, { limit: 'market.precision', message: marketProblem });
+    if (marketProblem) return this.reject(decision, id, seq, agentId, req, { limit: 'market.precision', message: marketProblem });
     // Spelled out, not spread: a spread copy of `req` is built by a slow runtime path and comes
     // out in dictionary mode, which made every property read in the risk check slow too.
     const verdict = this.gate?.check(
@@ -588,13 +587,14 @@ export class Engine implements EngineView {
       },
       this,
     );
-    if (verdict && !verdict.ok) return this.reject(decision, id, agentId, req, verdict.breach);
-    (decision.orderIds as string[]).push(id);
-    this.journal?.append('order_submitted', { id, decisionId: decision.id, agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
+    if (verdict && !verdict.ok) return this.reject(decision, id, seq, agentId, req, verdict.breach);
+    this.decisions.addOrder(decision, agentId, seq);
+    const decisionId = this.decisions.id(decision);
+    this.journal?.append('order_submitted', { id, decisionId, agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
     const order = this.broker.submit(req, {
       id,
       agentId,
-      decisionId: decision.id,
+      decisionId,
       now: this.ts,
       ...(extra?.ocoGroup !== undefined ? { ocoGroup: extra.ocoGroup } : {}),
       ...(extra?.parentId !== undefined ? { parentId: extra.parentId } : {}),
@@ -604,28 +604,29 @@ export class Engine implements EngineView {
     return order.status === 'rejected' ? null : id;
   }
 
-  private reject(decision: DecisionRecord, id: string, agentId: string, req: OrderRequest, breach: { limit: string; message: string } & Record<string, unknown>): null {
-    (decision.orderIds as string[]).push(id);
-    decision.outcome = { status: 'rejected', limit: breach.limit, message: breach.message };
-    this.journal?.append('order_rejected', { id, decisionId: decision.id, agentId, ...req, breach }, this.ts);
+  private reject(decision: number, id: string, seq: number, agentId: string, req: OrderRequest, breach: { limit: string; message: string } & Record<string, unknown>): null {
+    this.decisions.addOrder(decision, agentId, seq);
+    this.decisions.setRejected(decision, breach.limit, breach.message);
+    this.journal?.append('order_rejected', { id, decisionId: this.decisions.id(decision), agentId, ...req, breach }, this.ts);
     return null;
   }
 
   private onBrokerEvent(e: BrokerEvent): void {
-    const d = this.decisions[decisionIndex(e.order.decisionId)];
+    const di = decisionIndex(e.order.decisionId);
+    const d = di >= 0 && di < this.decisions.length;
     switch (e.kind) {
       case 'accepted':
         this.journal?.append('order_accepted', { id: e.order.id }, e.ts);
         break;
       case 'rejected':
-        if (d) d.outcome = { status: 'rejected', limit: 'broker', message: e.reason };
+        if (d) this.decisions.setRejected(di, 'broker', e.reason);
         this.journal?.append('order_rejected', { id: e.order.id, decisionId: e.order.decisionId, agentId: e.order.agentId, breach: { limit: 'broker', message: e.reason } }, e.ts);
         break;
       case 'filled': {
-        this.fills.push(e.fill);
+        this.fills.add(e.fill);
         if (d) {
           const o = e.order;
-          d.outcome = { status: o.status === 'filled' ? 'filled' : 'partially_filled', price: o.avgPrice, amount: o.filled, ts: e.ts };
+          this.decisions.setFilled(di, o.status !== 'filled', o.avgPrice, o.filled, e.ts);
         }
         this.journal?.append('fill', e.fill, e.ts);
         this.gate?.onFill?.(e.fill, this);
@@ -633,7 +634,7 @@ export class Engine implements EngineView {
         break;
       }
       case 'cancelled':
-        if (d && d.outcome === undefined) d.outcome = { status: 'cancelled', ts: e.ts };
+        if (d) this.decisions.setCancelledIfOpen(di, e.ts);
         this.journal?.append('cancel', { id: e.order.id, reason: e.reason }, e.ts);
         break;
     }
@@ -704,7 +705,9 @@ export class Engine implements EngineView {
       },
       position: (s) => (engine.current !== null && engine.current.symbol === s ? engine.current : engine.state(s)).view,
       portfolio: portfolioView,
-      decisions: this.decisions,
+      get decisions() {
+        return engine.decisions.records();
+      },
       openOrders: (s) => engine.broker.openOrders(s),
       sizing,
       buy: (s, o) => engine.place(s, 'buy', o, 'buy'),
@@ -733,7 +736,7 @@ export class Engine implements EngineView {
         engine.decide(o.symbol, 'cancel', reason);
         return engine.broker.cancel(id, engine.ts, reason?.reasoning ?? 'cancelled by strategy');
       },
-      hold: (s, reason) => engine.decide(s, 'hold', reason).id,
+      hold: (s, reason) => engine.decisions.id(engine.decide(s, 'hold', reason)),
       cancelAll(s) {
         let n = 0;
         for (const o of engine.broker.openOrders(s)) if (engine.broker.cancel(o.id, engine.ts, 'cancel all')) n++;
@@ -774,6 +777,7 @@ function decisionIndex(id: string): number {
 }
 /** Shared by every decision that names no factors or weights (one object, not one per order). */
 const NONE: Readonly<Record<string, never>> = Object.freeze({});
+const NONE_REASON: DecisionReason = Object.freeze({});
 
 function clampConfidence(c: number | undefined): number {
   if (c === undefined || !Number.isFinite(c)) return 50;
