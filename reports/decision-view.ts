@@ -166,7 +166,7 @@ export function decisionHtml(view: DecisionView): string {
   const orders = r.orders.length === 0
     ? '<p class="muted">This decision sent no order (a hold).</p>'
     : `<table class="orders"><thead><tr><th>order</th><th>side</th><th>type</th><th>amount</th><th>limit price</th><th>status</th><th>risk checks passed</th></tr></thead><tbody>${r.orders
-      .map((o) => `<tr>${cell(o.id)}${cell(o.side ?? '–')}${cell(o.type ?? '–')}${cell(fmt(o.amount), 'num')}${cell(fmt(o.price), 'num')}${cell(o.status, `status ${o.status}`)}${cell(o.checks === null ? 'not listed' : o.checks.join(', ') || '(none configured)')}</tr>`)
+      .map((o) => `<tr>${cell(o.id)}${cell(o.side ?? '–')}${cell(o.type ?? '–')}${cell(fmt(o.amount), 'num')}${cell(fmt(o.price), 'num')}${cell(o.status, `status ${o.status}`)}${cell(o.rejection ? `– (rejected by ${o.rejection.limit})` : o.checks === null ? 'not listed in the journal' : o.checks.join(', ') || '(none configured)')}</tr>`)
       .join('')}</tbody></table>`;
   const rejected = r.orders.filter((o) => o.rejection);
   const rejections = rejected.length === 0
