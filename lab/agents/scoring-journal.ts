@@ -7,11 +7,12 @@ import type { AgentCall, CallAction, ConsensusCall, Vote } from './scoring.ts';
  *
  * A decision entry yields:
  * - the calls of every agent decision found in `detail` (an AgentDecision: an object with agentId
- *   and recommendation.action/confidence; found at the top, or in arrays one level down, such as
- *   a debate's list of agent decisions), their factors being the agents' signal scores;
+ *   and recommendation.action/confidence; found at the top, in the last of its `rounds` (a debate's
+ *   ConsensusRecord), else in its arrays), their factors being
+ *   the agents' signal scores;
  * - when `detail` holds two or more agent decisions, a consensus call: the record's action,
- *   with one vote per agent weighted by `votes[].weight` when the detail has such a list, else by
- *   the agent's confidence;
+ *   with one vote per agent weighted by `votes[].weight` when the detail has such a list (the
+ *   debate's ConsensusRecord: the vote's share of all confidence), else by the agent's confidence;
  * - with no agent decision in `detail`, one call from the record itself (a plain strategy: its
  *   numeric and boolean factors, 1/0). `close` and `cancel` decisions are not calls: they say
  *   nothing about the direction the agent expects.
@@ -45,6 +46,12 @@ function isAgentDecision(x: unknown): x is AgentDecisionLike {
 export function agentDecisionsIn(detail: unknown): AgentDecisionLike[] {
   if (isAgentDecision(detail)) return [detail];
   if (!detail || typeof detail !== 'object') return [];
+  // A debate's `rounds` is a list of lists, oldest round first: the last round holds the calls.
+  const rounds = (detail as Record<string, unknown>).rounds;
+  if (Array.isArray(rounds) && Array.isArray(rounds.at(-1))) {
+    const last = (rounds.at(-1) as unknown[]).filter(isAgentDecision);
+    if (last.length > 0) return last;
+  }
   const out: AgentDecisionLike[] = [];
   for (const v of Object.values(detail as Record<string, unknown>)) {
     if (Array.isArray(v)) for (const x of v) if (isAgentDecision(x)) out.push(x);

@@ -3,9 +3,11 @@ import {
   agentScores, attributeConsensus, brierScore, lastClosedBar, priceBook, reliabilityTable, scoreCalls, scoresByRegime,
   type AgentCall, type PriceSeries,
 } from '../../../lab/agents/scoring.ts';
-import { callsFromJournal } from '../../../lab/agents/scoring-journal.ts';
+import { callsFromDecision, callsFromJournal } from '../../../lab/agents/scoring-journal.ts';
 import { Journal } from '../../../engine/journal.ts';
 import type { DecisionRecord } from '../../../engine/decision.ts';
+import { createPersonaAgent, debate } from '../../../engine/agents/index.ts';
+import { inputOf, windowOf } from '../../engine/agents/support.ts';
 
 const H = 3_600_000;
 /** Hourly closes; bar i opens at i·H and closes at (i+1)·H. */
@@ -130,12 +132,29 @@ describe('reading calls from a journal', () => {
     j.append('decision', rec({ id: 'one', detail: agentDecision('cons', 'buy', 64) }), H);
     j.append('decision', rec({
       id: 'deb', action: 'buy',
-      detail: { rounds: [[agentDecision('a', 'sell', 10)]], decisions: [agentDecision('a', 'buy', 87), agentDecision('b', 'sell', 72), { ...agentDecision('c', 'buy', 5), abstained: { reason: 'no answer' } }], votes: [{ agentId: 'a', weight: 0.54 }] },
+      detail: { decisions: [agentDecision('a', 'buy', 87), agentDecision('b', 'sell', 72), { ...agentDecision('c', 'buy', 5), abstained: { reason: 'no answer' } }], votes: [{ agentId: 'a', weight: 0.54 }] },
     }), 2 * H);
     const r = callsFromJournal(j.entries());
     expect(r.calls.map((c) => [c.agentId, c.action, c.confidence])).toEqual([['cons', 'buy', 64], ['a', 'buy', 87], ['b', 'sell', 72]]);
     expect(r.calls[0]!.factors).toEqual({ rsi: 0.6, macd: -0.2 });
     expect(r.calls[0]!.weights).toEqual({ rsi: 0.7, macd: 0.3 });
     expect(r.consensus).toEqual([{ decisionId: 'deb', ts: H, symbol: 'BTC/USDT', action: 'buy', votes: [{ agentId: 'a', action: 'buy', weight: 0.54 }, { agentId: 'b', action: 'sell', weight: 72 }] }]);
+  });
+
+  it("a real debate's ConsensusRecord as detail: the last round's answers are the calls, its votes the weights", () => {
+    const closes = Array.from({ length: 120 }, (_, i) => 100 * Math.exp(0.004 * i + 0.01 * Math.sin(i / 3)));
+    const agents = ['conservative', 'aggressive', 'trend-follower'].map((p) => createPersonaAgent(p));
+    const record = debate(agents, inputOf(windowOf(closes)), { rounds: 1, quorum: 0.5, minWeight: 0, tie: 'hold', vetoOnAnyAgent: false, riskAgents: [] });
+    const j = new Journal();
+    j.append('decision', rec({ id: 'deb', ts: record.ts, action: record.action, confidence: record.confidence, detail: record }), record.ts);
+    const r = callsFromJournal(j.entries());
+    const last = record.rounds[record.rounds.length - 1]!;
+    expect(r.calls.map((c) => [c.agentId, c.action, c.confidence])).toEqual(last.map((d) => [d.agentId, d.recommendation.action, d.recommendation.confidence]));
+    expect(r.calls[0]!.factors).toEqual(Object.fromEntries(last[0]!.signals.map((s) => [s.name, s.score])));
+    expect(Object.keys(r.calls[0]!.factors)).toContain('rsi');
+    expect(r.consensus).toHaveLength(1);
+    const revised = callsFromDecision(rec({ detail: { rounds: [[agentDecision('a', 'sell', 10), agentDecision('b', 'sell', 20)], [agentDecision('a', 'buy', 87), agentDecision('b', 'sell', 30)]] } }));
+    expect(revised.calls.map((c) => [c.agentId, c.action, c.confidence])).toEqual([['a', 'buy', 87], ['b', 'sell', 30]]);
+    expect(r.consensus[0]!.votes).toEqual(record.votes.map((v) => ({ agentId: v.agentId, action: last.find((d) => d.agentId === v.agentId)!.recommendation.action, weight: v.weight })));
   });
 });
