@@ -5,6 +5,7 @@ import { InputError } from '../engine/errors.ts';
 import { sha256Hex } from '../engine/hash.ts';
 import type { AnyStrategy } from '../engine/strategy.ts';
 import { builtinStrategies } from '../engine/strategies/index.ts';
+import { isLlmStrategyRef, loadLlmStrategy } from './agents/llm/strategy.ts';
 
 export interface LoadedStrategy {
   readonly strategy: AnyStrategy;
@@ -28,6 +29,7 @@ export async function loadStrategy(ref: string): Promise<LoadedStrategy> {
     const file = new URL(`../engine/strategies/${BUILTIN_FILES[ref]}`, import.meta.url);
     return { strategy: builtin, source: `builtin:${ref}`, codeHash: sha256Hex(readFileSync(file)) };
   }
+  if (isLlmStrategyRef(ref)) return loadLlmStrategy(ref);
   const looksLikePath = /[/\\]|\.(m?[jt]s)$/.test(ref);
   if (!looksLikePath) {
     throw new InputError(`unknown strategy "${ref}" (built-in: ${Object.keys(builtinStrategies).join(', ')}; or give a path to a .ts file)`);

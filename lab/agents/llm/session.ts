@@ -3,7 +3,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { PromptMissing } from '../../../engine/agents/types.ts';
 import type { CacheMode, LlmRequest, PromptCache } from './cache.ts';
 import { addUsage, emptyTotals, type ModelPrice, type UsageTotals } from './cost.ts';
-import { clientFromEnv, createMessage, DEFAULT_RETRY, type RetryPolicy } from './fetch.ts';
+import type { RetryPolicy } from './fetch.ts';
 import type { LlmAgent } from './agent.ts';
 
 /**
@@ -66,7 +66,7 @@ export function currentLlmSession(): LlmSession | undefined {
 
 export async function runWithPromptCache<T>(runOnce: () => Promise<T> | T, options: LlmSessionOptions): Promise<{ result: T; llm: LlmRunSummary }> {
   const session = new LlmSession(options);
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const retry: RetryPolicy = { maxRetries: 5, baseDelayMs: 1000, maxDelayMs: 60_000, ...options.retry };
   const fetched = emptyTotals();
   const stats = { retries: 0 };
   const maxFetches = options.maxFetches ?? 10_000;
@@ -84,6 +84,9 @@ export async function runWithPromptCache<T>(runOnce: () => Promise<T> | T, optio
       if (err.key === lastKey) throw new Error(`prompt ${err.key} is still missing after it was fetched and stored (is the cache in use the session's?)`);
       if (fetched.calls >= maxFetches) throw new Error(`stopped after ${maxFetches} fetches (maxFetches); the run is not complete — raise the limit or the agents' budgets decide when to stop`);
       lastKey = err.key;
+      // The SDK loads only when something must be fetched: strategy loading (sweep workers
+      // included) and replays never pay for it.
+      const { clientFromEnv, createMessage } = await import('./fetch.ts');
       client ??= clientFromEnv();
       const request = err.request as LlmRequest;
       const response = options.cache.put(request, await createMessage(client, request, retry, stats));

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { runBacktest, reportJson, type BacktestReport, type BacktestRequest } from '../../backtest.ts';
 import { addDbOption, addJsonOption, collectParam, parseTime, printJson, resolveDbPath, parseNumberOption, collect } from '../options.ts';
 import { formatTable } from './metrics.ts';
+import { addLlmOptions, describeLlm, withLlmSession } from '../../agents/llm/cli.ts';
 
 
 
@@ -15,7 +16,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('backtest')
     .description('replay stored bars through a strategy (built-in name or a .ts file) and print its metrics')
-    .requiredOption('--strategy <name|file>', 'sma-cross, rsi-reversion, bollinger-breakout, buy-and-hold, or ./my-strategy.ts')
+    .requiredOption('--strategy <name|file>', 'sma-cross, rsi-reversion, bollinger-breakout, buy-and-hold, llm:<persona> (with --llm-cache), or ./my-strategy.ts')
     .requiredOption('--symbol <symbol>', 'market symbol, e.g. BTC/USDT (repeat for several)', collect)
     .requiredOption('--timeframe <tf>', 'bar timeframe: 1m, 5m, 15m, 1h, 4h, 1d')
     .option('--exchange <id>', 'exchange of the stored data (default: the only one holding the symbol)')
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--allow-bad-data', 'run even when validation finds data errors')
     .option('--risk <file>', 'constraint config (YAML or JSON, see examples/risk.yaml): every order passes it')
     .option('--no-save', 'do not store the run in the database');
+  addLlmOptions(cmd);
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (o: Record<string, unknown>) => {
@@ -59,15 +61,15 @@ export function register(program: Command): void {
     };
     const store = await openStore(resolveDbPath(o.db as string | undefined));
     try {
-      const report = await runBacktest(store, request);
+      const { result: report, llm } = await withLlmSession(o, request.strategy, () => runBacktest(store, request));
       if (o.save !== false) {
         await saveRun(store, toStoredRun(report));
         // The audit trail of the run: `cs journal verify|why|export --run <id>` read it back.
         // The run id covers the journal's head hash: a stored journal under it is this one.
         if ((await readJournal(store, report.runId)).length === 0) await writeJournal(store, report.runId, report.journal);
       }
-      if (o.json) printJson(reportJson(report));
-      else process.stdout.write(describe(report));
+      if (o.json) printJson(llm ? { ...reportJson(report), llm } : reportJson(report));
+      else process.stdout.write(describe(report) + (llm ? describeLlm(llm) : ''));
     } finally {
       await store.close();
     }
