@@ -113,7 +113,7 @@ describe('cs audit decision --html, in real Chromium', () => {
       expect(await page.locator('#verified').textContent()).toBe('✓ hash chain verified: 17 entries, head seq 17');
       expect(await page.locator('table.factors tbody tr').allTextContents()).toEqual(['rsi27.40.7', 'trendUptrue–', 'trend–0.3']);
       // bars drawn to scale: widths in the ratio of the weights 0.7 : 0.3
-      const widths = await page.locator('svg.weights rect').evaluateAll((rs) => rs.map((x) => (x as SVGRectElement).getBBox().width));
+      const widths = await page.locator('svg.weights rect').evaluateAll((rs) => rs.map((x) => (x as unknown as { getBBox(): { width: number } }).getBBox().width));
       expect(widths).toHaveLength(2);
       expect(widths[0]! / widths[1]!).toBeCloseTo(7 / 3, 3); // coordinates are written to 0.01 px
       const rej = await page.locator('table.rejections tbody tr td').allTextContents();
@@ -155,7 +155,7 @@ describe('cs audit decision --html, in real Chromium', () => {
     writeFileSync(hostile, decisionHtml(decisionView(j.entries(), { decisionId: 'evil' })));
     const h = await open(hostile);
     try {
-      expect(await h.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned ?? null)).toBeNull();
+      expect(await h.page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned ?? null)).toBeNull();
       expect(await h.page.locator('script, img').count()).toBe(0);
       expect(await h.page.locator('.reasoning').textContent()).toBe('<script>window.__pwned=2</script>');
     } finally {
