@@ -39,3 +39,17 @@ export { loadMarket, marketFromColumns, shareMarket, type Market } from './lab/m
 export { queueExecutor, startQueueWorker, publishMarket, parseRedisUrl, DEFAULT_QUEUE_NAME, type QueueExecutorOptions, type QueueWorkerOptions, type RunningWorker } from './lab/queue.ts';
 export { beginSweep, saveSweepRuns, loadSweepRuns, loadSweepReturns, loadSweepRunsWithReturns, bestSweepRuns, listSweeps, METRIC_COLUMNS, type MetricName, type SweepRow, type SweepInfo, type SweepDefinition } from './datasets/sweeps.ts';
 export { equityChart, underwaterChart, monthlyReturnsHeatmap, monthlyReturnsChart, rollingSharpeChart, histogramChart, returnHistogramChart, priceTradesChart, paramGrid, parameterHeatmap, walkForwardChart, monteCarloFanChart, renderSvg, monthlyReturns, yearlyReturns, rollingSharpe, histogram as returnsHistogram, defaultBins, thinIndices, fanCollector, quantileOfSorted, FAN_QUANTILES, type CurveInput, type TradeMark, type ParamPoint, type ParamGrid, type WindowSpan, type MonthlyReturn, type Histogram, type Fan, type RenderSize } from './reports/charts/index.ts';
+export { detectRegimes, resolveRegimeOptions, REGIMES, type RegimeOptions } from './engine/agents/regime.ts';
+export { scoreCalls, scoreCall, agentScores, attributeConsensus, brierScore, reliabilityTable, scoresByRegime, priceBook, outcomeAt, lastClosedBar, direction as callDirection, type AgentCall, type CallAction, type ConsensusCall, type Vote as ScoringVote, type ScoredCall, type AgentScore, type ReliabilityBucket, type ConsensusAttribution, type RegimeScore, type PriceBook, type PriceSeries, type Outcome as CallOutcome } from './lab/agents/scoring.ts';
+export { callsFromJournal, callsFromDecision, agentDecisionsIn, type JournalCalls } from './lab/agents/scoring-journal.ts';
+export { scoreRun, scoreRunOptionsSchema, type RunScore, type ScoreRunOptions } from './lab/agents/scoring-run.ts';
+export { permutationImportance, factorImportance, fitLogistic, samplesOf as importanceSamples, type FactorImportance, type AgentImportance, type ImportanceResult, type ImportanceOptions, type LogisticModel } from './lab/agents/importance.ts';
+export { learnFactorWeights, metaLearnWalkForward, journalWeightChanges, factorSkill, reweightedScore, type FactorWeights, type LearnedWeights, type MetaOptions, type MetaWindow, type MetaWindowResult } from './lab/agents/meta.ts';
+export { learnRegimeWeights, selectionWalkForward, selectionWindows, deskPnl, weightsFor as regimeWeightsFor, type RegimeWeights, type SelectionReport, type SelectionWindowResult, type SelectionOptions } from './lab/agents/selection.ts';
+export { LlmAgent, PromptNotRecorded, type LlmAgentOptions, type LlmAgentDecision } from './lab/agents/llm/agent.ts';
+export { PromptCache, requestKey as promptKey, type CacheMode, type LlmRequest, type LlmResponse, type LlmUsage } from './lab/agents/llm/cache.ts';
+export { runWithPromptCache, currentLlmSession, type LlmSessionOptions, type LlmRunSummary } from './lab/agents/llm/session.ts';
+export { PRICES as LLM_PRICES, priceOf as llmPriceOf, costOf as llmCostOf, type ModelPrice, type UsageTotals as LlmUsageTotals } from './lab/agents/llm/cost.ts';
+export { llmStrategy, llmParamsSchema, type LlmStrategyParams } from './lab/agents/llm/strategy.ts';
+export { PERSONA_PROMPTS, type PersonaPrompt } from './lab/agents/llm/prompt.ts';
+export { answerSchema as llmAnswerSchema, type LlmAnswer } from './lab/agents/llm/answer.ts';
