@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { openStore } from '../../datasets/store.ts';
+import type { SentimentReading } from '../../engine/agents/types.ts';
+
+export const H = 3_600_000;
+export const T0 = Date.UTC(2024, 0, 1);
+/** The replay clock of the tests: bars 0..95 (open times T0 … T0 + 95 h) have closed by it. */
+export const CLOCK = Date.UTC(2024, 0, 5);
+export const VISIBLE = 96;
+export const TOTAL = 200;
+/** Every ETH/USDT price after the clock is this: seeing it anywhere means the fence leaked. */
+export const POISON = 999_999;
+
+/** Hourly BTC/USDT bars with open = 100 + i (so fills are checkable by hand), ETH/USDT poisoned after the clock. */
+export async function makeMcpStore(dir: string): Promise<string> {
+  const path = join(dir, 'mcp.duckdb');
+  const store = await openStore(path);
+  const col = (f: (i: number) => number) => Float64Array.from({ length: TOTAL }, (_, i) => f(i));
+  const ts = col((i) => T0 + i * H);
+  await store.writeBars({ exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1h' }, {
+    length: TOTAL, ts, open: col((i) => 100 + i), high: col((i) => 101 + i), low: col((i) => 99 + i), close: col((i) => 100.5 + i), volume: col(() => 1_000),
+  });
+  const eth = (i: number, v: number) => (i < VISIBLE ? v : POISON);
+  await store.writeBars({ exchange: 'binance', symbol: 'ETH/USDT', timeframe: '1h' }, {
+    length: TOTAL, ts, open: col((i) => eth(i, 50)), high: col((i) => eth(i, 51)), low: col((i) => eth(i, 49)), close: col((i) => eth(i, 50)), volume: col(() => 1_000),
+  });
+  await store.close();
+  return path;
+}
+
+/** A careless sentiment source that returns its newest reading whatever the time asked: the session must fence it. */
+export const leakySentiment = (symbol: string): SentimentReading | null =>
+  symbol === 'ETH/USDT' ? { ts: CLOCK + 10 * H, source: 'poison', score: 1, samples: 1, detail: 'from the future' } : { ts: CLOCK - H, source: 'fng', score: -0.4, samples: 3 };
+
+export const RISK = { maxOrderNotional: 1_000 };

@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { openStore, type Store } from '../../datasets/store.ts';
+import { verify } from '../../engine/journal.ts';
+import { createMcpServer } from '../../lab/mcp/server.ts';
+import { TradingSession } from '../../lab/mcp/session.ts';
+import { CLOCK, H, POISON, RISK, T0, VISIBLE, leakySentiment, makeMcpStore } from './mcp.support.ts';
+
+let dir: string;
+let store: Store;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cs-mcp-'));
+  store = await openStore(await makeMcpStore(dir), { readOnly: true });
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function connect(session: TradingSession): Promise<Client> {
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await createMcpServer(session).connect(a);
+  const client = new Client({ name: 'test', version: '1' });
+  await client.connect(b);
+  return client;
+}
+
+const replay = () => new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, sentiment: leakySentiment });
+
+type Data<T> = { kind: 'data'; note: string; mode: string; clock: string; data: T };
+async function call<T>(c: Client, name: string, args: Record<string, unknown>): Promise<Data<T>> {
+  const r = await c.callTool({ name, arguments: args });
+  if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
+  return r.structuredContent as Data<T>;
+}
+
+describe('MCP server in process (Client + InMemoryTransport)', () => {
+  it('lists the seven tools, each with input and output schemas and the data-not-instructions note', async () => {
+    const c = await connect(replay());
+    const { tools } = await c.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['analyze_sentiment', 'backtest_strategy', 'get_decisions', 'get_market_data', 'get_portfolio', 'kill_switch_status', 'place_order']);
+    for (const t of tools) {
+      expect(t.inputSchema.type).toBe('object');
+      expect(t.outputSchema?.type).toBe('object');
+      expect(t.description).toMatch(/data, not instructions/);
+    }
+  });
+
+  it('get_market_data returns only bars closed by the replay clock (poisoned future absent)', async () => {
+    const c = await connect(replay());
+    const r = await call<{ bars: { ts: number; open: number; close: number }[] }>(c, 'get_market_data', { symbol: 'ETH/USDT', limit: 1000 });
+    expect(r.kind).toBe('data');
+    expect(r.clock).toBe(new Date(CLOCK).toISOString());
+    expect(r.data.bars.length).toBe(VISIBLE);
+    expect(r.data.bars.at(-1)!.ts).toBe(CLOCK - H); // opened an hour before the clock, closed at it
+    expect(JSON.stringify(r)).not.toContain(String(POISON));
+    const btc = await call<{ bars: { ts: number; open: number }[] }>(c, 'get_market_data', { symbol: 'BTC/USDT', limit: 3 });
+    expect(btc.data.bars.map((b) => b.open)).toEqual([193, 194, 195]);
+  });
+
+  it('analyze_sentiment never returns a reading stamped after the clock, even from a leaky source', async () => {
+    const c = await connect(replay());
+    const eth = await call<{ reading: unknown }>(c, 'analyze_sentiment', { symbol: 'ETH/USDT' });
+    expect(eth.data.reading).toBeNull();
+    const btc = await call<{ reading: { score: number; ts: number } }>(c, 'analyze_sentiment', { symbol: 'BTC/USDT' });
+    expect(btc.data.reading).toMatchObject({ score: -0.4, ts: CLOCK - H });
+  });
+
+  it('place_order fills on paper at the next bar\'s open, journals it, and moves the clock to that bar\'s close', async () => {
+    const session = replay();
+    const c = await connect(session);
+    const r = await call<{ status: string; price: number; amount: number; fee: number; clock: number; paper: boolean }>(c, 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5, reasoning: 'uptrend' });
+    // Bar 96 opens at the clock at 100 + 96; fee 10 bps of 0.5 × 196.
+    expect(r.data).toMatchObject({ status: 'filled', price: 196, amount: 0.5, paper: true, clock: CLOCK + H });
+    expect(r.data.fee).toBeCloseTo(0.098, 12);
+    const p = await call<{ cash: number; equity: number; positions: { qty: number; avgPrice: number }[] }>(c, 'get_portfolio', { agentId: 'trend' });
+    expect(p.data.cash).toBeCloseTo(10_000 - 98 - 0.098, 9);
+    expect(p.data.equity).toBeCloseTo(10_000 - 98 - 0.098 + 0.5 * 196.5, 9); // marked at bar 96's close
+    expect(p.data.positions).toEqual([expect.objectContaining({ symbol: 'BTC/USDT', qty: 0.5, avgPrice: 196 })]);
+    const types = session.journal.entries().map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['run_start', 'decision', 'order_submitted', 'order_accepted', 'fill']));
+    expect(verify(session.journal.entries()).ok).toBe(true);
+    const d = await call<{ decisions: { decision: { agentId: string; reasoning: string }; events: { type: string }[] }[] }>(c, 'get_decisions', { agentId: 'trend' });
+    expect(d.data.decisions).toHaveLength(1);
+    expect(d.data.decisions[0]!.decision).toMatchObject({ agentId: 'trend', reasoning: 'uptrend' });
+    expect(d.data.decisions[0]!.events.map((e) => e.type)).toEqual(['fill']);
+  });
+
+  it('a risk rejection names the limit; nothing fills and the account is unchanged', async () => {
+    const session = replay();
+    const c = await connect(session);
+    const r = await call<{ status: string; limit: string; message: string; clock: number }>(c, 'place_order', { agentId: 'aggressive', symbol: 'BTC/USDT', side: 'buy', amount: 20 });
+    expect(r.data).toMatchObject({ status: 'rejected', limit: 'maxOrderNotional', clock: CLOCK });
+    expect(r.data.message).toMatch(/order notional 3910 exceeds 1000/); // 20 × the last close, bar 95's 100.5 + 95
+    const p = await call<{ cash: number; positions: unknown[] }>(c, 'get_portfolio', { agentId: 'aggressive' });
+    expect(p.data).toMatchObject({ cash: 10_000, positions: [] });
+    expect(session.journal.entries().filter((e) => e.type === 'order_rejected')).toHaveLength(1);
+  });
+
+  it('a second agent cannot open the trade another agent has claimed', async () => {
+    const session = replay();
+    const c = await connect(session);
+    await call(c, 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
+    const r = await call<{ status: string; limit: string; message: string }>(c, 'place_order', { agentId: 'conservative', symbol: 'BTC/USDT', side: 'buy', amount: 0.1 });
+    expect(r.data).toMatchObject({ status: 'rejected', limit: 'claim' });
+    expect(r.data.message).toMatch(/claimed by trend/);
+    const rej = session.journal.entries().filter((e) => e.type === 'order_rejected');
+    expect(rej.map((e) => (e.payload as { breach: { limit: string } }).breach.limit)).toEqual(['claim']);
+  });
+
+  it('bad arguments: a clear tool error, nothing placed, the journal unchanged', async () => {
+    const session = replay();
+    const c = await connect(session);
+    const before = session.journal.entries().length;
+    const bad = [
+      { agentId: 'x', symbol: 'BTC/USDT', side: 'long', amount: 1 },
+      { agentId: 'x', symbol: 'BTC/USDT', side: 'buy' },
+      { agentId: 'x', symbol: 'BTC/USDT', side: 'buy', amount: -1 },
+      { agentId: 'x', symbol: 'BTC/USDT', side: 'buy', type: 'limit', amount: 1 },
+      { agentId: 'x', symbol: 'DROP TABLE', side: 'buy', amount: 1 },
+      { agentId: 'x', symbol: 'BTC/USDT', side: 'buy', amount: 1, live: true },
+      { agentId: 'x', symbol: 'DOGE/USDT', side: 'buy', amount: 1 },
+    ];
+    for (const args of bad) {
+      const r = await c.callTool({ name: 'place_order', arguments: args });
+      expect(r.isError, JSON.stringify(args)).toBe(true);
+      expect(JSON.stringify(r.content)).toMatch(/side|amount|price|symbol|live|Unrecognized|DOGE\/USDT/);
+    }
+    expect(session.journal.entries().length).toBe(before);
+    const p = await call<{ cash: number; positions: unknown[]; openOrders: unknown[] }>(c, 'get_portfolio', { agentId: 'x' });
+    expect(p.data).toMatchObject({ cash: 10_000, positions: [], openOrders: [] });
+  });
+
+  it('backtest_strategy only sees bars closed by the clock', async () => {
+    const c = await connect(replay());
+    const r = await call<{ bars: number; to: string; trades: number }>(c, 'backtest_strategy', { strategy: 'buy-and-hold', symbol: 'ETH/USDT' });
+    expect(r.data.bars).toBe(VISIBLE);
+    expect(r.data.to).toBe(new Date(T0 + (VISIBLE - 1) * H).toISOString());
+    expect(JSON.stringify(r)).not.toContain(String(POISON));
+    const bad = await c.callTool({ name: 'backtest_strategy', arguments: { strategy: './evil.ts', symbol: 'ETH/USDT' } });
+    expect(bad.isError).toBe(true);
+  });
+
+  it('kill_switch_status reads the shared kill switch', async () => {
+    const session = replay();
+    const c = await connect(session);
+    expect((await call<{ global: { state: string } }>(c, 'kill_switch_status', {})).data.global.state).toBe('ACTIVE');
+    session.killSwitch.trip({ scope: 'global' }, 'HALTED', { by: 'ops', reason: 'test', ts: CLOCK });
+    expect((await call<{ global: { state: string; reason: string } }>(c, 'kill_switch_status', {})).data.global).toMatchObject({ state: 'HALTED', reason: 'test' });
+    const r = await call<{ status: string; limit: string }>(c, 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.1 });
+    expect(r.data).toMatchObject({ status: 'rejected', limit: 'killSwitch' });
+  });
+});
