@@ -91,9 +91,27 @@ export class LlmAgent implements Agent {
   }
 
   decide(input: AgentInput): AgentDecision {
+    const mask = this.masker(input);
+    return this.converse(input, mask, userPrompt(input, mask, this.opts.windowBars ?? 30));
+  }
+
+  /**
+   * A debate round: the same situation, its own answer and the others' (structured fields only; with
+   * masking on, their free text is left out because it may name the asset or quote prices), then a
+   * new submit_decision: kept or revised.
+   */
+  revise(own: AgentDecision, others: readonly AgentDecision[], round: number, input: AgentInput): AgentDecision {
+    const mask = this.masker(input);
+    return this.converse(input, mask, [userPrompt(input, mask, this.opts.windowBars ?? 30), '', revisionPrompt(own, others, round, mask)].join('\n'));
+  }
+
+  private masker(input: AgentInput): Masker {
+    return createMasker({ on: this.opts.mask ?? false, symbols: this.opts.symbols ?? [input.symbol], basePrice: input.bars.close[0]! });
+  }
+
+  private converse(input: AgentInput, mask: Masker, firstMessage: string): AgentDecision {
     const o = this.opts;
-    const mask = createMasker({ on: o.mask ?? false, symbols: o.symbols ?? [input.symbol], basePrice: input.bars.close[0]! });
-    const messages: unknown[] = [{ role: 'user', content: userPrompt(input, mask, o.windowBars ?? 30) }];
+    const messages: unknown[] = [{ role: 'user', content: firstMessage }];
     const keys: string[] = [];
     const tokensBefore = this.usage.totalTokens;
     const finish = (d: AgentDecision): LlmAgentDecision => ({ ...d, llm: { model: o.model, prompts: keys, tokens: this.usage.totalTokens - tokensBefore } });
@@ -182,6 +200,33 @@ export class LlmAgent implements Agent {
       abstained: { reason },
     };
   }
+}
+
+function revisionPrompt(own: AgentDecision, others: readonly AgentDecision[], round: number, mask: Masker): string {
+  const px = (p: number | null) => (p === null ? null : mask.price(p));
+  const view = (d: AgentDecision) => ({
+    agent: d.agentId,
+    persona: d.persona,
+    action: d.recommendation.action,
+    confidence: d.recommendation.confidence,
+    size: d.recommendation.size,
+    stance: d.synthesis.stance,
+    score: d.synthesis.score,
+    stopLoss: px(d.recommendation.stopLoss),
+    target: px(d.recommendation.target),
+    vetoes: mask.on ? d.risk.vetoes.length : d.risk.vetoes,
+    signals: d.signals.map((s) => ({ name: s.name, kind: s.kind, score: s.score })),
+    ...(d.abstained ? { abstained: true } : {}),
+    ...(mask.on ? {} : { reasoning: d.reasoning }),
+  });
+  return [
+    `Debate round ${round}. Your decision so far:`,
+    JSON.stringify(view(own)),
+    'The other agents decided:',
+    ...others.map((d) => JSON.stringify(view(d))),
+    '',
+    'Weigh their evidence against yours. Keep your decision or revise it, and submit it again.',
+  ].join('\n');
 }
 
 function isToolUse(b: ContentBlock): b is ContentBlock & ToolUse {

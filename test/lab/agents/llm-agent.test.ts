@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentInput } from '../../../engine/agents/types.ts';
+import { debate, DEFAULT_CONSENSUS } from '../../../engine/agents/consensus.ts';
+import { createPersonaAgent } from '../../../engine/agents/persona.ts';
 import { InputError } from '../../../engine/errors.ts';
 import { canonicalJson, sha256Hex } from '../../../engine/hash.ts';
 import { LlmAgent, PromptNotRecorded, type LlmAgentDecision } from '../../../lab/agents/llm/agent.ts';
@@ -282,5 +284,21 @@ describe('LLM agent through the real SDK and a loopback Messages API', () => {
       if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;
     }
     expect(emu.requests).toHaveLength(0);
+  });
+
+  it('takes part in a debate: sees the others\' decisions and may revise its own', async () => {
+    const hold = answer({ recommendation: { action: 'hold', confidence: 55, target: null, stopLoss: null, size: 0 }, reasoning: 'the trend follower is right to wait' });
+    emu.script.push({ content: [toolUse('submit_decision', answer())] }, { content: [toolUse('submit_decision', hold)] });
+    const cache = new PromptCache(null);
+    const rule = createPersonaAgent('trend-follower', { id: 'rules-tf' });
+    const { result } = await runWithPromptCache(() => debate([agent(cache, 'record'), rule], input(), { ...DEFAULT_CONSENSUS, rounds: 1 }), { cache, mode: 'record', client: client(), retry: fast });
+    expect(emu.requests).toHaveLength(2);
+    const revisionText = String(emu.requests[1]!.body.messages[0]!.content);
+    expect(revisionText).toContain('Debate round 1. Your decision so far:');
+    expect(revisionText).toContain('"agent":"rules-tf"');
+    expect(revisionText).toContain(`"action":"${result.rounds[0]![1]!.recommendation.action}"`);
+    expect(result.rounds[0]![0]!.recommendation.action).toBe('buy');
+    expect(result.rounds[1]![0]!.recommendation.action).toBe('hold');
+    expect(result.rounds[1]![0]!.reasoning).toBe('the trend follower is right to wait');
   });
 });
