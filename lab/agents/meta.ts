@@ -10,8 +10,8 @@ import type { ScoredCall } from './scoring.ts';
  * for noise. Target weights ∝ max(0, skill); the learned weights move a share `rate` of the
  * way from the persona's prior to the target: w = (1 − rate)·prior + rate·target, renormalised to
  * the prior's total. Only the prior's factors are re-weighted (a persona decides which signals
- * it reads; learning decides how much). With fewer than `minSamples` calls, or no factor with
- * positive skill, the prior stands.
+ * it reads; learning decides how much); a factor absent from every past call keeps its prior
+ * share. With fewer than `minSamples` calls, or no factor with positive skill, the prior stands.
  *
  * Walk-forward: the weights for a window starting at t are learned from calls whose outcome was
  * known by t (knownAt ≤ t), not merely decided before t: a call made just before t whose horizon
@@ -63,7 +63,11 @@ export function learnFactorWeights(prior: FactorWeights, history: readonly Score
   const sumPos = positive.reduce((s, x) => s + x, 0);
   if (history.length < minSamples || !(sumPos > 0)) return { weights: { ...prior }, skill, samples: history.length, learned: false };
   const total = names.reduce((s, f) => s + prior[f]!, 0) || 1;
-  const raw = names.map((f, j) => (1 - rate) * (prior[f]! / total) + rate * (positive[j]! / sumPos));
+  // A factor never seen in the history (e.g. no sentiment feed) keeps its prior share: there is no
+  // evidence about it; the learning redistributes only the share of the factors it observed.
+  const observed = names.map((f) => skill[f]!.n > 0);
+  const observedShare = names.reduce((s, f, j) => s + (observed[j] ? prior[f]! / total : 0), 0);
+  const raw = names.map((f, j) => (observed[j] ? (1 - rate) * (prior[f]! / total) + rate * observedShare * (positive[j]! / sumPos) : prior[f]! / total));
   const sumRaw = raw.reduce((s, x) => s + x, 0);
   const weights: Record<string, number> = {};
   names.forEach((f, j) => (weights[f] = (raw[j]! / sumRaw) * total));

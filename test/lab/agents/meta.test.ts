@@ -24,6 +24,11 @@ describe('learnFactorWeights', () => {
     expect(l.weights.rsi).toBeCloseTo(0.75, 12);
     expect(l.weights.macd).toBeCloseTo(0.25, 12);
     expect(Object.keys(l.weights).sort()).toEqual(['macd', 'rsi']);
+    // a factor no call carried (no sentiment feed) keeps its prior share; the others split the rest
+    const withUnseen = learnFactorWeights({ rsi: 0.25, macd: 0.25, sentiment: 0.5 }, h, { rate: 0.5 });
+    expect(withUnseen.weights.sentiment).toBeCloseTo(0.5, 12);
+    expect(withUnseen.weights.rsi).toBeCloseTo(0.375, 12); // 0.5·0.25 + 0.5·0.5·1
+    expect(withUnseen.weights.macd).toBeCloseTo(0.125, 12);
     // too few calls: the prior stands
     expect(learnFactorWeights({ rsi: 0.5, macd: 0.5 }, h.slice(0, 5))).toMatchObject({ learned: false, weights: { rsi: 0.5, macd: 0.5 } });
     expect(() => learnFactorWeights({ a: 1 }, h, { rate: 2 })).toThrow(RangeError);
