@@ -144,21 +144,27 @@ export class SymbolState {
   readonly view: PositionView;
   constructor(readonly symbol: string, readonly idx: number, portfolio: Portfolio, readonly book: SymbolBook) {
     this.scratch = oneRow(symbol);
-    this.view = {
-      symbol,
-      get qty() {
-        return portfolio.qtyAt(idx);
-      },
-      get avgPrice() {
-        return portfolio.position(symbol).avgPrice;
-      },
-      get realizedPnl() {
-        return portfolio.position(symbol).realizedPnl;
-      },
-      get unrealizedPnl() {
-        return portfolio.position(symbol).unrealizedPnl;
-      },
-    };
+    this.view = new LivePosition(symbol, idx, portfolio);
+  }
+}
+
+/**
+ * A strategy's live view of one position. Prototype getters, not closures in an object literal:
+ * V8 inlines these into the strategy, so reading `qty` every bar does not box a float.
+ */
+class LivePosition implements PositionView {
+  constructor(readonly symbol: string, private readonly idx: number, private readonly portfolio: Portfolio) {}
+  get qty(): number {
+    return this.portfolio.qtyAt(this.idx);
+  }
+  get avgPrice(): number {
+    return this.portfolio.position(this.symbol).avgPrice;
+  }
+  get realizedPnl(): number {
+    return this.portfolio.position(this.symbol).realizedPnl;
+  }
+  get unrealizedPnl(): number {
+    return this.portfolio.position(this.symbol).unrealizedPnl;
   }
 }
 
@@ -828,7 +834,6 @@ export function runColumnar(opts: BacktestOptions, series: readonly BarColumns[]
   if (total === 0) throw new InputError('no bars in the requested range');
   // One equity point per distinct close time: for aligned series, the longest series' length.
   const engine = new Engine(opts, series.map((s) => s.symbol), Math.max(...series.map((s) => s.length)));
-  const { sym, row } = columnarOrder(series);
   engine.start(Math.min(...series.filter((s) => s.length > 0).map((s) => s.ts[0]!)));
   const handles = series.map((s) => engine.handle(s.symbol));
   series.forEach((s, j) => engine.attachColumns(handles[j]!, s));
@@ -837,6 +842,8 @@ export function runColumnar(opts: BacktestOptions, series: readonly BarColumns[]
     const st = handles[0]!;
     for (let i = 0; i < s.length; i++) engine.barAt(st, s, i);
   } else {
+    // The merge order is only needed (and its two index columns only allocated) for several series.
+    const { sym, row } = columnarOrder(series);
     for (let k = 0; k < total; k++) {
       const j = sym[k]!;
       engine.barAt(handles[j]!, series[j]!, row[k]!);
