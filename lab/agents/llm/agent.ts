@@ -21,7 +21,14 @@ export interface LlmAgentOptions {
   /** The run's symbols, so masked names (ASSET_A…) are stable across the run. */
   readonly symbols?: readonly string[];
   readonly maxTokens?: number;
+  /** Sent only when set: models from Claude 4.7 on reject a temperature (400). */
   readonly temperature?: number;
+  /**
+   * `auto` (default): the prompt asks for submit_decision and a prose reply counts as an invalid
+   * answer. `any` forces a tool call (a data tool or the decision), which the API does not allow
+   * together with (adaptive) thinking, so use it only with models that do not think.
+   */
+  readonly toolChoice?: 'auto' | 'any';
   /** Bars shown in the prompt (more via get_bars). */
   readonly windowBars?: number;
   /** Data-tool rounds allowed per decision before the agent gives up. */
@@ -55,9 +62,6 @@ const submitTool: ToolDefinition = {
   input_schema: answerJsonSchema(),
 };
 const TOOLS: readonly ToolDefinition[] = [...dataTools(), submitTool];
-// `any`: the model must call a tool (a data tool or the decision), so a decision is always
-// structured JSON checked against the schema, never prose to be parsed.
-const TOOL_CHOICE = { type: 'any' } as const;
 
 type ContentBlock = LlmResponse['content'][number];
 type ToolUse = { type: 'tool_use'; id: string; name: string; input: unknown };
@@ -126,9 +130,9 @@ export class LlmAgent implements Agent {
         system: this.system,
         messages: structuredClone(messages),
         tools: TOOLS,
-        tool_choice: TOOL_CHOICE,
-        max_tokens: o.maxTokens ?? 2048,
-        temperature: o.temperature ?? 0,
+        tool_choice: { type: o.toolChoice ?? 'auto' },
+        max_tokens: o.maxTokens ?? 4096,
+        ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       };
       const key = requestKey(request);
       const response = o.cache.lookup(key, o.mode);

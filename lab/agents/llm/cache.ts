@@ -32,7 +32,7 @@ export interface LlmRequest {
   readonly tools: readonly unknown[];
   readonly tool_choice: unknown;
   readonly max_tokens: number;
-  readonly temperature: number;
+  readonly temperature?: number;
 }
 
 export const usageSchema = z.looseObject({
@@ -68,7 +68,7 @@ const requestSchema = z.looseObject({
   tools: z.array(z.unknown()),
   tool_choice: z.unknown(),
   max_tokens: z.number(),
-  temperature: z.number(),
+  temperature: z.number().optional(),
 });
 
 const entrySchema = z.strictObject({ v: z.literal(1), key: z.string().regex(/^[0-9a-f]{64}$/), request: requestSchema, response: responseSchema });

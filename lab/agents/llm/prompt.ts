@@ -52,7 +52,7 @@ export function systemPrompt(p: PersonaPrompt): string {
     `4. Risk assessment: reasons you refuse to act (vetoes), stop loss, target, and the largest position you would hold (at most ${p.maxFraction} of equity).`,
     '5. Recommendation: buy, sell (reduce or close a long) or hold; confidence 0-100; target; stop loss; size as a fraction of equity (0 for hold).',
     '',
-    `You may call get_bars, get_indicator and get_sentiment for more data. Give your answer by calling ${SUBMIT_TOOL} exactly once; prices in your answer are in the units you were shown.`,
+    `You may call get_bars, get_indicator and get_sentiment for more data. Always answer by calling a tool, never in prose: give your decision by calling ${SUBMIT_TOOL} exactly once; prices in your answer are in the units you were shown.`,
   ].join('\n');
 }
 

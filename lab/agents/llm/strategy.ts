@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import type { AgentDecision, AgentInput, BarWindow } from '../../../engine/agents/types.ts';
 import type { DecisionReason, FactorValue } from '../../../engine/decision.ts';
@@ -8,7 +8,8 @@ import { defineStrategy, type AnyStrategy, type StrategyContext } from '../../..
 import type { BarView } from '../../../engine/types.ts';
 import { LlmAgent } from './agent.ts';
 import { personaPrompt, PERSONA_PROMPTS } from './prompt.ts';
-import { currentLlmSession } from './session.ts';
+import { PromptCache } from './cache.ts';
+import { currentLlmSession, LlmSession } from './session.ts';
 
 /**
  * `llm:<persona>` as a strategy for `cs backtest`: at each closed bar (every `every` bars, after
@@ -27,8 +28,12 @@ export const llmParamsSchema = z.strictObject({
   window: z.number().int().min(2).max(200).default(30),
   /** Decide every n-th bar (LLM calls cost money; daily decisions on hourly bars: every=24). */
   every: z.number().int().min(1).default(1),
-  maxTokens: z.number().int().min(256).max(64_000).default(2048),
-  temperature: z.number().min(0).max(1).default(0),
+  /** Thinking counts against it on models that think. */
+  maxTokens: z.number().int().min(256).max(64_000).default(4096),
+  /** Not sent unless given (models from Claude 4.7 on reject it). */
+  temperature: z.number().min(0).max(1).optional(),
+  /** `any` forces a tool call; not allowed with thinking models (see agent.ts). */
+  toolChoice: z.enum(['auto', 'any']).default('auto'),
   maxToolTurns: z.number().int().min(0).max(10).default(4),
 });
 export type LlmStrategyParams = z.output<typeof llmParamsSchema>;
@@ -60,9 +65,11 @@ export function llmStrategy(persona: string): AnyStrategy {
     description: `LLM agent (${persona} persona) answered from a prompt cache`,
     params: llmParamsSchema,
     init(ctx) {
-      const session = currentLlmSession();
+      const session = currentLlmSession() ?? replaySessionFromEnv();
       if (!session) {
-        throw new InputError(`llm:${persona} needs a prompt cache: run it with cs backtest --llm-cache <file> [--llm-mode replay|record|live] (or inside runWithPromptCache)`);
+        throw new InputError(
+          `llm:${persona} needs a prompt cache: run it with cs backtest --llm-cache <file> [--llm-mode replay|record|live] (or inside runWithPromptCache; sweeps and workers replay from $CS_LLM_CACHE)`,
+        );
       }
       const p = ctx.params;
       agent = new LlmAgent({
@@ -75,7 +82,8 @@ export function llmStrategy(persona: string): AnyStrategy {
         mask: p.mask,
         symbols: ctx.symbols,
         maxTokens: p.maxTokens,
-        temperature: p.temperature,
+        ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
+        toolChoice: p.toolChoice,
         windowBars: p.window,
         maxToolTurns: p.maxToolTurns,
       });
@@ -99,6 +107,25 @@ export function llmStrategy(persona: string): AnyStrategy {
       act(ctx, agent.decide(input), pos.qty);
     },
   });
+}
+
+/**
+ * Where no driver runs (sweep workers, walk-forward windows), $CS_LLM_CACHE names a cache to replay
+ * from: nothing is fetched there, so a gap fails loudly as in any replay. Read once per file version.
+ */
+let envCache: { key: string; session: LlmSession } | null = null;
+function replaySessionFromEnv(): LlmSession | null {
+  const path = process.env.CS_LLM_CACHE;
+  if (!path) return null;
+  let key: string;
+  try {
+    const st = statSync(path);
+    key = `${path}\n${st.mtimeMs}\n${st.size}`;
+  } catch (err) {
+    throw new InputError(`CS_LLM_CACHE=${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (envCache?.key !== key) envCache = { key, session: new LlmSession({ cache: PromptCache.load(path), mode: 'replay' }) };
+  return envCache.session;
 }
 
 function remember(all: Map<string, History>, bar: BarView): History {

@@ -86,7 +86,8 @@ describe('LLM agent through the real SDK and a loopback Messages API', () => {
     expect(emu.requests).toHaveLength(3);
     const first = emu.requests[0]!.body;
     expect(first.model).toBe('claude-sonnet-5-5');
-    expect(first.tool_choice).toEqual({ type: 'any' });
+    expect(first.tool_choice).toEqual({ type: 'auto' });
+    expect(first).not.toHaveProperty('temperature');
     expect(first.tools!.map((t) => t.name)).toEqual(['get_bars', 'get_indicator', 'get_sentiment', 'submit_decision']);
     // Bars 37..39: close 63,700 / 63,800 / 63,900, open = close - 50, high + 80, low - 90.
     const bars = toolResults(emu.requests[1]!.body);

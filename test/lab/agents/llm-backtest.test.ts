@@ -100,6 +100,17 @@ describe('llm:conservative in a backtest', () => {
     expect(replayed.llm.agents[Object.keys(replayed.llm.agents)[0]!]!.calls).toBe(16);
     for (const text of [readFileSync(file, 'utf8'), JSON.stringify(recorded.result.journal), JSON.stringify(recorded.llm)]) expect(text).not.toContain(KEY);
 
+    // Where no driver runs (a sweep worker), $CS_LLM_CACHE replays the same file: the same journal.
+    process.env.CS_LLM_CACHE = file;
+    try {
+      const loaded = await loadStrategy('llm:conservative');
+      const req = backtestRequestSchema.parse({ strategy: 'llm:conservative', symbols: ['BTC/USDT'], timeframe: '1h', params: PARAMS, seed: 7 });
+      const bare = runLoaded(loaded, req, [series(40)], [{ exchange: 'test', symbol: 'BTC/USDT', timeframe: '1h', rows: 40, first: T0, last: T0 + 39 * HOUR, datasetHash: 'd'.repeat(64), validation: {} as never }]);
+      expect(bare.journal.at(-1)!.hash).toBe(recorded.result.journal.at(-1)!.hash);
+    } finally {
+      delete process.env.CS_LLM_CACHE;
+    }
+
     // One answer gone: the replay fails at the decision that needs it, naming the prompt.
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     writeFileSync(file, lines.filter((_, i) => i !== 5).join('\n') + '\n');
