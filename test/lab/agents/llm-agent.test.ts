@@ -302,4 +302,12 @@ describe('LLM agent through the real SDK and a loopback Messages API', () => {
     expect(result.rounds[1]![0]!.recommendation.action).toBe('hold');
     expect(result.rounds[1]![0]!.reasoning).toBe('the trend follower is right to wait');
   });
+
+  it('stops fetching at maxFetches, saying the run is incomplete', async () => {
+    emu.fallback = () => ({ content: [toolUse('get_bars', { n: 2 })] });
+    const cache = new PromptCache(null);
+    const err = await runWithPromptCache(() => agent(cache, 'record').decide(input()), { cache, mode: 'record', client: client(), retry: fast, maxFetches: 2 }).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/stopped after 2 fetches \(maxFetches\); the run is not complete/);
+    expect(emu.requests).toHaveLength(2);
+  });
 });
