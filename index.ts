@@ -53,3 +53,4 @@ export { PRICES as LLM_PRICES, priceOf as llmPriceOf, costOf as llmCostOf, type 
 export { llmStrategy, llmParamsSchema, type LlmStrategyParams } from './lab/agents/llm/strategy.ts';
 export { PERSONA_PROMPTS, type PersonaPrompt } from './lab/agents/llm/prompt.ts';
 export { answerSchema as llmAnswerSchema, type LlmAnswer } from './lab/agents/llm/answer.ts';
+export { metaLearnPersona, type PersonaMetaOptions, type PersonaMetaResult, type PersonaMetaWindow } from './lab/agents/meta-run.ts';
