@@ -70,6 +70,11 @@ export function formatRunScore(r: RunScore): string {
     r.agents.map((a) => [a.agentId, String(a.n), String(a.directional), pct(a.hitRate), num(a.brier), pct(a.pnl), pct(a.consensusPnl)]),
   );
   if (r.consensus.decisions > 0) s += `consensus: ${r.consensus.decisions} decisions, P&L ${pct(r.consensus.total)}, split among the agents that voted for each by vote weight\n`;
+  s += '\ncalibration (directional calls by confidence: n, share right vs mean confidence)\n';
+  for (const [agent, buckets] of Object.entries(r.reliability)) {
+    const cells = buckets.filter((b) => b.n > 0).map((b) => `${b.lo}–${b.hi}: ${b.n} ${pct(b.hitRate)} vs ${num(b.meanConfidence, 0)}`);
+    s += `  ${agent}: ${cells.join('; ') || 'no directional calls'}\n`;
+  }
   s += '\nfactor importance (increase in log loss when shuffled, nats/decision)\n';
   if (r.importance.length === 0) s += '  too few calls with factors\n';
   for (const g of r.importance) {
