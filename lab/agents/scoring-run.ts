@@ -61,7 +61,7 @@ export async function scoreRun(store: Store, runId: string, raw: ScoreRunOptions
   const series: PriceSeries[] = [];
   for (const symbol of run.symbols) {
     const exchange = o.exchange ?? (await pickExchange(store, symbol, run.timeframe));
-    const { columns } = await store.loadBars({ exchange, symbol, timeframe: run.timeframe }, { from: run.fromTs - warmup * tf, to: run.toTs + 1 }, { shared: false });
+    const { columns } = await store.loadBars({ exchange, symbol, timeframe: run.timeframe }, { from: run.fromTs - warmup * tf, to: run.toTs }, { shared: false });
     series.push(columns);
   }
   const book = priceBook(series, regime);
