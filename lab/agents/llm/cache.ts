@@ -123,6 +123,11 @@ export class PromptCache {
     return this.entries.get(key);
   }
 
+  /** Every stored answer (the later one for a key recorded twice), in key order. */
+  list(): { key: string; response: LlmResponse }[] {
+    return [...this.entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, response]) => ({ key, response }));
+  }
+
   has(key: string): boolean {
     return this.entries.has(key);
   }

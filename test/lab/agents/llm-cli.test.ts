@@ -64,6 +64,13 @@ describe('cs backtest --strategy llm:*', () => {
     expect(emu.requests).toHaveLength(4);
     for (const text of [rec.out, rec.err, rep.out, rep.err, readFileSync(cache, 'utf8')]) expect(text).not.toContain(KEY);
 
+    const info = await csInProcess(['llm', 'cache', cache, '--json']);
+    expect(info.code, info.err).toBe(0);
+    const inf = JSON.parse(info.out);
+    expect(inf.answers).toBe(4);
+    expect(inf.byModel['claude-sonnet-5-5'].inputTokens).toBe(4000);
+    expect(inf.total.costUsd).toBeCloseTo(0.012, 12);
+
     const text = await csInProcess(args(cache, 'replay').filter((a) => a !== '--json'));
     expect(text.code, text.err).toBe(0);
     expect(text.out).toMatch(/llm: replay from .*prompts\.jsonl; 4 answer\(s\), 4400 tokens, ~\$0\.0120 \(estimate\); fetched 0/);
