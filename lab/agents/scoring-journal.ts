@@ -10,7 +10,8 @@ import type { AgentCall, CallAction, ConsensusCall, Vote } from './scoring.ts';
  *   and recommendation.action/confidence; found at the top, in the last of its `rounds` (a debate's
  *   ConsensusRecord), else in its arrays), their factors being
  *   the agents' signal scores;
- * - when `detail` holds two or more agent decisions, a consensus call: the record's action,
+ * - when `detail` holds two or more agent decisions, a consensus call: the vote's outcome
+ *   (`detail.outcome.action`, the desk's view) or else the record's action,
  *   with one vote per agent weighted by `votes[].weight` when the detail has such a list (the
  *   debate's ConsensusRecord: the vote's share of all confidence), else by the agent's confidence;
  * - with no agent decision in `detail`, one call from the record itself (a plain strategy: its
@@ -111,9 +112,20 @@ export function callsFromDecision(rec: DecisionRecord): JournalCalls {
   if (calls.length < 2) return { calls, consensus: [] };
   const w = voteWeights(rec.detail);
   const votes: Vote[] = calls.map((c) => ({ agentId: c.agentId, action: c.action, weight: w.get(c.agentId) ?? c.confidence }));
-  // The desk's action: the record's own, but a `close` flattens, which is no direction.
-  const action: CallAction = ACTIONS.includes(rec.action) ? (rec.action as CallAction) : 'hold';
+  const action = consensusAction(rec);
   return { calls, consensus: [{ decisionId: rec.id, ts: rec.ts, symbol: rec.symbol, action, votes }] };
+}
+
+/**
+ * The desk's call: the vote's outcome when the detail records it (a long-only desk journals a buy
+ * while already long as a hold, and a sell as a close, but its view was buy or sell), else the
+ * record's action; a bare `close` is no direction.
+ */
+function consensusAction(rec: DecisionRecord): CallAction {
+  const outcome = rec.detail && typeof rec.detail === 'object' ? (rec.detail as Record<string, unknown>).outcome : undefined;
+  const a = outcome && typeof outcome === 'object' ? (outcome as Record<string, unknown>).action : undefined;
+  if (typeof a === 'string' && ACTIONS.includes(a)) return a as CallAction;
+  return ACTIONS.includes(rec.action) ? (rec.action as CallAction) : 'hold';
 }
 
 export function callsFromJournal(entries: readonly JournalEntry[]): JournalCalls {

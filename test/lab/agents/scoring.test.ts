@@ -155,6 +155,11 @@ describe('reading calls from a journal', () => {
     expect(r.consensus).toHaveLength(1);
     const revised = callsFromDecision(rec({ detail: { rounds: [[agentDecision('a', 'sell', 10), agentDecision('b', 'sell', 20)], [agentDecision('a', 'buy', 87), agentDecision('b', 'sell', 30)]] } }));
     expect(revised.calls.map((c) => [c.agentId, c.action, c.confidence])).toEqual([['a', 'buy', 87], ['b', 'sell', 30]]);
+    // A long-only desk journals its sell as a close and a buy while long as a hold: the consensus call is the vote's outcome.
+    const closed = callsFromDecision(rec({ action: 'close', detail: { kind: 'debate', decisions: [agentDecision('a', 'sell', 70), agentDecision('b', 'sell', 30)], outcome: { action: 'sell' } } }));
+    expect(closed.consensus[0]!.action).toBe('sell');
+    const bare = callsFromDecision(rec({ action: 'close', detail: { decisions: [agentDecision('a', 'sell', 70), agentDecision('b', 'sell', 30)] } }));
+    expect(bare.consensus[0]!.action).toBe('hold');
     expect(r.consensus[0]!.votes).toEqual(record.votes.map((v) => ({ agentId: v.agentId, action: last.find((d) => d.agentId === v.agentId)!.recommendation.action, weight: v.weight })));
   });
 });
