@@ -6,6 +6,7 @@ import { sha256Hex } from '../engine/hash.ts';
 import type { AnyStrategy } from '../engine/strategy.ts';
 import { builtinStrategies } from '../engine/strategies/index.ts';
 import { isLlmStrategyRef, loadLlmStrategy } from './agents/llm/strategy.ts';
+import { isAgentStrategyRef, loadAgentStrategy } from './agents/strategy.ts';
 
 export interface LoadedStrategy {
   readonly strategy: AnyStrategy;
@@ -30,9 +31,10 @@ export async function loadStrategy(ref: string): Promise<LoadedStrategy> {
     return { strategy: builtin, source: `builtin:${ref}`, codeHash: sha256Hex(readFileSync(file)) };
   }
   if (isLlmStrategyRef(ref)) return loadLlmStrategy(ref);
+  if (isAgentStrategyRef(ref)) return loadAgentStrategy(ref);
   const looksLikePath = /[/\\]|\.(m?[jt]s)$/.test(ref);
   if (!looksLikePath) {
-    throw new InputError(`unknown strategy "${ref}" (built-in: ${Object.keys(builtinStrategies).join(', ')}; or give a path to a .ts file)`);
+    throw new InputError(`unknown strategy "${ref}" (built-in: ${Object.keys(builtinStrategies).join(', ')}, persona:conservative, persona:aggressive, persona:trend-follower, debate, llm:<persona>; or give a path to a .ts file)`);
   }
   const path = resolve(ref);
   if (!existsSync(path)) throw new InputError(`strategy file not found: ${path}`);

@@ -4,19 +4,37 @@ import { atrOf, generateSignals } from './signals.ts';
 import { analyzeSituation, DEFAULT_ANALYSIS, fmt, type AnalysisSettings } from './situation.ts';
 import { stanceOf, synthesize } from './synthesis.ts';
 import { isBuiltinPersona, PERSONA_PROFILES, type PersonaProfile } from './profile.ts';
-import type { Agent, AgentAction, AgentDecision, AgentInput, Recommendation, RiskAssessment, Synthesis } from './types.ts';
+import type { Agent, AgentAction, AgentDecision, AgentInput, Recommendation, RiskAssessment, Signal, SituationAnalysis, Synthesis } from './types.ts';
 
 /** +1 buy, −1 sell, 0 hold: the direction an action argues for. */
 export function actionSign(a: AgentAction): number {
   return a === 'buy' ? 1 : a === 'sell' ? -1 : 0;
 }
 
+interface Facts {
+  readonly situation: SituationAnalysis;
+  readonly signals: readonly Signal[];
+  readonly atr: number;
+}
+
+/**
+ * Steps 1–2 and the ATR do not depend on the persona: agents debating over one input share them,
+ * computed once (the cache is keyed by the input object, which the caller does not mutate).
+ */
+const factsCache = new WeakMap<AgentInput, Map<AnalysisSettings, Facts>>();
+
+export function factsOf(input: AgentInput, analysis: AnalysisSettings = DEFAULT_ANALYSIS): Facts {
+  let byAnalysis = factsCache.get(input);
+  if (!byAnalysis) factsCache.set(input, (byAnalysis = new Map()));
+  let f = byAnalysis.get(analysis);
+  if (!f) byAnalysis.set(analysis, (f = { situation: analyzeSituation(input.bars, analysis), signals: generateSignals(input, analysis), atr: atrOf(input.bars) }));
+  return f;
+}
+
 /** The five steps for one persona, as one pure function of what the agent may see. */
 export function decideWithProfile(agentId: string, profile: PersonaProfile, input: AgentInput, analysis: AnalysisSettings = DEFAULT_ANALYSIS): AgentDecision {
-  const situation = analyzeSituation(input.bars, analysis);
-  const signals = generateSignals(input, analysis);
+  const { situation, signals, atr } = factsOf(input, analysis);
   const synthesis = synthesize(signals, profile);
-  const atr = atrOf(input.bars);
   const risk = assessRisk(situation, synthesis, atr, profile);
   const recommendation = recommend(synthesis, risk, profile);
   const top = signals
@@ -55,7 +73,7 @@ export function reviseWithProfile(profile: PersonaProfile, own: AgentDecision, o
   const score = Math.max(-1, Math.min(1, (1 - profile.openness) * before + profile.openness * m));
   if (score === before) return own;
   const synthesis: Synthesis = { weights: own.synthesis.weights, score, stance: stanceOf(score, profile.stanceThreshold) };
-  const risk = assessRisk(own.situation, synthesis, atrOf(input.bars), profile);
+  const risk = assessRisk(own.situation, synthesis, factsOf(input).atr, profile);
   const recommendation = recommend(synthesis, risk, profile);
   const reasoning =
     `${own.reasoning} Round ${round}: the others' mean view ${m.toFixed(2)} moved my score ${before.toFixed(2)} → ${score.toFixed(2)}: ` +

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { createPersonaAgent } from '../../engine/agents/persona.ts';
+import { PERSONA_PROFILES, isBuiltinPersona, type PersonaProfile } from '../../engine/agents/profile.ts';
+import { DEFAULT_CONSENSUS, type ConsensusConfig } from '../../engine/agents/consensus.ts';
+import type { Agent } from '../../engine/agents/types.ts';
+import { InputError } from '../../engine/errors.ts';
+
+/**
+ * Where outside configuration of the rule-based agents enters: persona overrides, the list of
+ * debaters and the consensus rules, each checked by zod before anything is built.
+ */
+export const BUILTIN_PERSONAS = Object.keys(PERSONA_PROFILES) as readonly string[];
+
+/** Persona settings a user (or a sweep) may override; see engine/agents/profile.ts for meanings. */
+export const personaOverridesSchema = z.strictObject({
+  maxFraction: z.number().gt(0).max(1).optional(),
+  stopAtr: z.number().positive().max(50).optional(),
+  rewardRisk: z.number().positive().max(50).optional(),
+  minConfidence: z.number().min(0).max(100).optional(),
+  stanceThreshold: z.number().min(0).max(1).optional(),
+  maxVolatility: z.number().positive().optional(),
+  openness: z.number().min(0).max(1).optional(),
+});
+export type PersonaOverrides = z.output<typeof personaOverridesSchema>;
+
+/** "conservative,aggressive" or an array → unique, known persona names (duplicates get #2, #3 ids). */
+export const agentListSchema = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+  .refine((l) => l.length > 0, 'name at least one agent')
+  .refine((l) => l.length <= 16, 'at most 16 agents')
+  .superRefine((l, ctx) => {
+    for (const p of l) if (!isBuiltinPersona(p)) ctx.addIssue({ code: 'custom', message: `unknown agent "${p}" (known: ${BUILTIN_PERSONAS.join(', ')})` });
+  });
+
+export const consensusSchema = z.strictObject({
+  rounds: z.number().int().min(0).max(10).default(DEFAULT_CONSENSUS.rounds),
+  quorum: z.number().min(0).max(1).default(DEFAULT_CONSENSUS.quorum),
+  minWeight: z.number().min(0).max(1).default(DEFAULT_CONSENSUS.minWeight),
+  tie: z.enum(['hold', 'risk-off', 'chair']).default(DEFAULT_CONSENSUS.tie),
+  vetoOnAnyAgent: z.boolean().default(DEFAULT_CONSENSUS.vetoOnAnyAgent),
+  /** Agent ids, comma-separated in a CLI param. */
+  riskAgents: z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+    .default([]),
+});
+
+/** Ids for a list of personas: the name, then name#2, name#3 for repeats. */
+export function agentIds(personas: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return personas.map((p) => {
+    const n = (seen.get(p) ?? 0) + 1;
+    seen.set(p, n);
+    return n === 1 ? p : `${p}#${n}`;
+  });
+}
+
+export function buildAgents(personas: readonly string[], overrides: PersonaOverrides = {}): Agent[] {
+  const ids = agentIds(personas);
+  return personas.map((p, i) => createPersonaAgent(p, { id: ids[i]!, overrides: overrides as Partial<PersonaProfile> }));
+}
+
+export function consensusConfig(raw: unknown, where = 'consensus'): ConsensusConfig {
+  const r = consensusSchema.safeParse(raw ?? {});
+  if (!r.success) throw new InputError(`${where}: ${r.error.issues.map((i) => `${i.path.join('.') || '(all)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+export function parseAgentList(raw: unknown, where = '--agents'): string[] {
+  const r = agentListSchema.safeParse(raw);
+  if (!r.success) throw new InputError(`${where}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+  return r.data;
+}
