@@ -141,7 +141,7 @@ export class LlmAgent implements Agent {
         throw new PromptMissing(key, request);
       }
       keys.push(key);
-      addUsage(this.usage, response.usage, o.model, o.prices);
+      addUsage(this.usage, response.usage, response.model, o.prices);
       messages.push({ role: 'assistant', content: response.content });
       const uses = response.content.filter(isToolUse);
       const submit = uses.find((u) => u.name === SUBMIT_TOOL);

@@ -90,7 +90,7 @@ export async function runWithPromptCache<T>(runOnce: () => Promise<T> | T, optio
       client ??= clientFromEnv();
       const request = err.request as LlmRequest;
       const response = options.cache.put(request, await createMessage(client, request, retry, stats));
-      addUsage(fetched, response.usage, request.model, options.prices);
+      addUsage(fetched, response.usage, response.model, options.prices);
       options.onFetch?.({ key: err.key, fetches: fetched.calls, tokens: fetched.totalTokens });
       continue;
     }
