@@ -53,4 +53,9 @@ export { PRICES as LLM_PRICES, priceOf as llmPriceOf, costOf as llmCostOf, type 
 export { llmStrategy, llmParamsSchema, type LlmStrategyParams } from './lab/agents/llm/strategy.ts';
 export { PERSONA_PROMPTS, type PersonaPrompt } from './lab/agents/llm/prompt.ts';
 export { answerSchema as llmAnswerSchema, type LlmAnswer } from './lab/agents/llm/answer.ts';
+export { runBacktest, backtestRequestSchema, reportJson, type BacktestRequest, type BacktestReport } from './lab/backtest.ts';
+export { loadStrategy, type LoadedStrategy } from './lab/strategy-loader.ts';
+export { builtinStrategies } from './engine/strategies/index.ts';
+export { writeAuditParquet, readAuditParquet, AUDIT_PARQUET_FORMAT, type AuditParquetFile, type AuditParquetResult } from './reports/audit-parquet.ts';
+export { decisionView, decisionHtml, weightsSvg, type DecisionView, type DecisionQuery, type EvidenceEntry, type OrderOutcome } from './reports/decision-view.ts';
 export { metaLearnPersona, type PersonaMetaOptions, type PersonaMetaResult, type PersonaMetaWindow } from './lab/agents/meta-run.ts';
