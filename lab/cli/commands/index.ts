@@ -15,8 +15,9 @@ import { register as gate } from './gate.ts';
 import { register as promote } from './promote.ts';
 import { register as agents } from './agents.ts';
 import { register as llm } from './llm.ts';
+import { register as mcp } from './mcp.ts';
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, audit, walkforward, montecarlo, gate, promote, agents, llm];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, audit, walkforward, montecarlo, gate, promote, agents, llm, mcp];
