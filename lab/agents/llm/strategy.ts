@@ -48,6 +48,8 @@ export function isLlmStrategyRef(ref: string): boolean {
 }
 
 interface History {
+  /** Bars pushed so far (the arrays keep only the last ones). */
+  seen: number;
   ts: number[];
   open: number[];
   high: number[];
@@ -65,34 +67,13 @@ export function llmStrategy(persona: string): AnyStrategy {
     description: `LLM agent (${persona} persona) answered from a prompt cache`,
     params: llmParamsSchema,
     init(ctx) {
-      const session = currentLlmSession() ?? replaySessionFromEnv();
-      if (!session) {
-        throw new InputError(
-          `llm:${persona} needs a prompt cache: run it with cs backtest --llm-cache <file> [--llm-mode replay|record|live] (or inside runWithPromptCache; sweeps and workers replay from $CS_LLM_CACHE)`,
-        );
-      }
-      const p = ctx.params;
-      agent = new LlmAgent({
-        id: ctx.agentId,
-        persona,
-        model: p.model,
-        cache: session.cache,
-        mode: session.mode,
-        budgetTokens: p.budget,
-        mask: p.mask,
-        symbols: ctx.symbols,
-        maxTokens: p.maxTokens,
-        ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
-        toolChoice: p.toolChoice,
-        windowBars: p.window,
-        maxToolTurns: p.maxToolTurns,
-      });
+      agent = llmAgentForRun(persona, ctx.params, ctx.agentId, ctx.symbols);
       history = new Map();
     },
     onBar(ctx, bar) {
       const h = remember(history, bar);
       const p = ctx.params;
-      const seen = h.close.length;
+      const seen = h.seen;
       if (seen < p.window || (seen - p.window) % p.every !== 0) return;
       const pos = ctx.position(bar.symbol);
       const input: AgentInput = {
@@ -106,6 +87,34 @@ export function llmStrategy(persona: string): AnyStrategy {
       };
       act(ctx, agent.decide(input), pos.qty);
     },
+  });
+}
+
+/**
+ * The LLM agent of one run, answered from the prompt-cache session the run belongs to (or from
+ * $CS_LLM_CACHE). For any strategy that wants LLM agents, e.g. as debate members.
+ */
+export function llmAgentForRun(persona: string, p: LlmStrategyParams, agentId: string, symbols: readonly string[]): LlmAgent {
+  const session = currentLlmSession() ?? replaySessionFromEnv();
+  if (!session) {
+    throw new InputError(
+      `llm:${persona} needs a prompt cache: run it with cs backtest --llm-cache <file> [--llm-mode replay|record|live] (or inside runWithPromptCache; sweeps and workers replay from $CS_LLM_CACHE)`,
+    );
+  }
+  return new LlmAgent({
+    id: agentId,
+    persona,
+    model: p.model,
+    cache: session.cache,
+    mode: session.mode,
+    budgetTokens: p.budget,
+    mask: p.mask,
+    symbols,
+    maxTokens: p.maxTokens,
+    ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
+    toolChoice: p.toolChoice,
+    windowBars: p.window,
+    maxToolTurns: p.maxToolTurns,
   });
 }
 
@@ -130,7 +139,8 @@ function replaySessionFromEnv(): LlmSession | null {
 
 function remember(all: Map<string, History>, bar: BarView): History {
   let h = all.get(bar.symbol);
-  if (!h) all.set(bar.symbol, (h = { ts: [], open: [], high: [], low: [], close: [], volume: [] }));
+  if (!h) all.set(bar.symbol, (h = { seen: 0, ts: [], open: [], high: [], low: [], close: [], volume: [] }));
+  h.seen++;
   h.ts.push(bar.ts);
   h.open.push(bar.open);
   h.high.push(bar.high);

@@ -135,6 +135,20 @@ describe('llm:conservative in a backtest', () => {
     expect(poisonedRequests.slice(0, 8).join('\n')).not.toMatch(/1000000/);
   });
 
+  it('keeps its cadence past the history trim: decisions at 12, 112, …, 512 bars seen; tools reach 200 bars back', async () => {
+    const loaded = await loadStrategy('llm:trend-follower');
+    const req = backtestRequestSchema.parse({ strategy: 'llm:trend-follower', symbols: ['BTC/USDT'], timeframe: '1h', params: { window: 12, every: 100 } });
+    emu.fallback = (b) => (b.messages.length === 1 ? { content: [toolUse('get_bars', { n: 200 }, 'tu_all')] } : trader(b));
+    const cache = new PromptCache(null);
+    const client = new Anthropic({ baseURL: emu.url, apiKey: KEY, maxRetries: 0 });
+    const { result } = await runWithPromptCache(() => runLoaded(loaded, req, [series(520)], []), { cache, mode: 'record', client });
+    expect(decisions(result).map((d) => (d.ts - T0) / HOUR)).toEqual([12, 112, 212, 312, 412, 512]);
+    // The get_bars answer of the last decision: a header and 200 rows, the last one bar 511.
+    const rows = String((emu.requests.at(-1)!.body.messages[2]!.content as { content: string }[])[0]!.content).split('\n');
+    expect(rows).toHaveLength(201);
+    expect(rows[200]!.startsWith(`${new Date(T0 + 511 * HOUR).toISOString().slice(0, 16)}Z,`)).toBe(true);
+  });
+
   it('without a prompt-cache session, says how to give one', async () => {
     const loaded = await loadStrategy('llm:aggressive');
     const req = backtestRequestSchema.parse({ strategy: 'llm:aggressive', symbols: ['BTC/USDT'], timeframe: '1h', params: PARAMS });
