@@ -4,10 +4,9 @@ import { groupBy, type ScoredCall } from './scoring.ts';
 
 /**
  * Permutation importance of decision factors: which of an agent's factors (RSI, MACD, volume,
- * sentiment…) explained what the market did after its decisions.
+ * sentiment…) explained the outcomes of its decisions (see `samplesOf` for the two targets).
  *
- * Model: a logistic regression of "the price rose over the horizon" (y = 1 when r > 0) on the
- * standardised factors, fitted by full-batch gradient descent for a fixed number of steps from
+ * Model: a logistic regression of a binary outcome on the standardised factors, fitted by full-batch gradient descent for a fixed number of steps from
  * zero (no randomness, so the same decisions give the same model). A factor missing from a call
  * counts as its mean. Importance of factor f = mean over `repeats` shuffles of f's column of
  * (log loss with f shuffled − log loss as fitted): how much worse the model explains outcomes
@@ -156,22 +155,39 @@ export function permutationImportance(samples: readonly Sample[], opts: Importan
   return { n, baseLoss: base, factors };
 }
 
-/** Samples from scored calls: the call's factors against "the price rose over the horizon". */
-export function samplesOf(calls: readonly ScoredCall[]): Sample[] {
-  return calls.filter((c) => Object.keys(c.factors).length > 0).map((c) => ({ factors: c.factors, y: c.outcome.ret > 0 ? 1 : 0 }));
+/**
+ * What a factor is asked to explain:
+ * - 'call' (default): whether the agent's directional call was right, from each factor's support
+ *   for the call (its vote × the call's direction: + when it pointed the way the agent went).
+ *   Agents reading the same signals differ here, because their calls differ. Holds are left out.
+ * - 'price': whether the price rose over the horizon, from the raw factor votes, over all calls.
+ */
+export type ImportanceTarget = 'call' | 'price';
+
+export function samplesOf(calls: readonly ScoredCall[], target: ImportanceTarget = 'call'): Sample[] {
+  const withFactors = calls.filter((c) => Object.keys(c.factors).length > 0);
+  if (target === 'price') return withFactors.map((c) => ({ factors: c.factors, y: c.outcome.ret > 0 ? 1 : 0 }));
+  return withFactors
+    .filter((c) => c.dir !== 0)
+    .map((c) => {
+      const support: Record<string, number> = {};
+      for (const [f, v] of Object.entries(c.factors)) support[f] = v * c.dir;
+      return { factors: support, y: c.right ? 1 : 0 };
+    });
 }
 
 export interface AgentImportance extends ImportanceResult {
   readonly agentId: string;
   /** 'all' for the whole run. */
   readonly regime: MarketRegime | 'warm-up' | 'all';
+  readonly target: ImportanceTarget;
 }
 
 /**
  * Per agent, over all its calls and per regime at the decision bar; groups with fewer than
  * `minSamples` calls with factors (default 30) are left out (too few to say anything).
  */
-export function factorImportance(calls: readonly ScoredCall[], opts: ImportanceOptions & { minSamples?: number; byRegime?: boolean } = {}): AgentImportance[] {
+export function factorImportance(calls: readonly ScoredCall[], opts: ImportanceOptions & { minSamples?: number; byRegime?: boolean; target?: ImportanceTarget } = {}): AgentImportance[] {
   const min = opts.minSamples ?? 30;
   const out: AgentImportance[] = [];
   const byAgent = groupBy(calls, (c) => c.agentId);
@@ -183,9 +199,9 @@ export function factorImportance(calls: readonly ScoredCall[], opts: ImportanceO
       for (const r of [...g.keys()].sort()) groups.push([r, g.get(r)!]);
     }
     for (const [regime, group] of groups) {
-      const s = samplesOf(group);
+      const s = samplesOf(group, opts.target);
       if (s.length < min) continue;
-      out.push({ agentId, regime, ...permutationImportance(s, opts) });
+      out.push({ agentId, regime, target: opts.target ?? 'call', ...permutationImportance(s, opts) });
     }
   }
   return out;

@@ -29,6 +29,8 @@ export const scoreRunOptionsSchema = z.object({
   /** Fewest calls with factors for a factor-importance figure. */
   minSamples: z.number().int().min(2).default(30),
   buckets: z.number().int().min(1).max(100).default(10),
+  /** What factor importance explains: the call being right, or the price rising (lab/agents/importance.ts). */
+  importanceTarget: z.enum(['call', 'price']).default('call'),
   /** Walk-forward regime selection: first training span and test windows, in bars. */
   selection: z.object({ trainBars: z.number().int().min(1), testBars: z.number().int().min(1) }).optional(),
 });
@@ -71,7 +73,7 @@ export async function scoreRun(store: Store, runId: string, raw: ScoreRunOptions
   const agents = agentScores(scored, attribution.perAgent);
   const reliability: Record<string, readonly ReliabilityBucket[]> = {};
   for (const a of agents) reliability[a.agentId] = reliabilityTable(scored.filter((c) => c.agentId === a.agentId), o.buckets);
-  const importance = factorImportance(scored, { seed: o.seed ?? run.seed, minSamples: o.minSamples, byRegime: o.byRegime });
+  const importance = factorImportance(scored, { seed: o.seed ?? run.seed, minSamples: o.minSamples, byRegime: o.byRegime, target: o.importanceTarget });
   let selection: SelectionReport | undefined;
   if (o.selection && scored.length > 0) {
     const t0 = Math.min(...scored.map((c) => c.ts));

@@ -15,6 +15,7 @@ const optionsSchema = z.object({
   exchange: z.string().optional(),
   seed: z.number().int('must be an integer').optional(),
   minSamples: z.number().int().min(2, 'must be at least 2').default(30),
+  importance: z.enum(['call', 'price']).default('call'),
   walkForward: z.string().regex(/^\d+:\d+$/, 'expects TRAIN:TEST in bars, e.g. 500:250').optional(),
   db: z.string().optional(),
   json: z.boolean().optional(),
@@ -30,6 +31,7 @@ export function registerAgentScore(agents: Command): void {
     .option('--exchange <id>', 'exchange of the run\'s bars (default: the only one holding the symbol)')
     .option('--seed <n>', 'seed of the permutation shuffles (default: the run\'s seed)', parseNumberOption('--seed'))
     .option('--min-samples <n>', 'fewest calls with factors for a factor-importance figure', parseNumberOption('--min-samples'), 30)
+    .addOption(new Option('--importance <target>', 'factor importance explains: call (the agent\'s call was right) or price (the price rose)').choices(['call', 'price']).default('call'))
     .option('--walk-forward <train:test>', 'also evaluate regime-weighted agent selection walk-forward (spans in bars)');
   addDbOption(cmd);
   addJsonOption(cmd);
@@ -41,7 +43,7 @@ export function registerAgentScore(agents: Command): void {
     const store = await openStore(resolveDbPath(o.db));
     try {
       const r = await scoreRun(store, runId, {
-        horizon: o.horizon, byRegime: o.by === 'regime', minSamples: o.minSamples,
+        horizon: o.horizon, byRegime: o.by === 'regime', minSamples: o.minSamples, importanceTarget: o.importance,
         ...(o.exchange ? { exchange: o.exchange } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.walkForward ? { selection: { trainBars: train, testBars: test } } : {}),
@@ -75,7 +77,8 @@ export function formatRunScore(r: RunScore): string {
     const cells = buckets.filter((b) => b.n > 0).map((b) => `${b.lo}–${b.hi}: ${b.n} ${pct(b.hitRate)} vs ${num(b.meanConfidence, 0)}`);
     s += `  ${agent}: ${cells.join('; ') || 'no directional calls'}\n`;
   }
-  s += '\nfactor importance (increase in log loss when shuffled, nats/decision)\n';
+  const target = r.importance[0]?.target === 'price' ? 'the price rising' : 'the call being right';
+  s += `\nfactor importance for ${target} (increase in log loss when shuffled, nats/decision)\n`;
   if (r.importance.length === 0) s += '  too few calls with factors\n';
   for (const g of r.importance) {
     const top = g.factors.slice(0, 6).map((f) => `${f.factor} ${num(f.importance, 4)}`).join(', ');

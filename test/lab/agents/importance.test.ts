@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { factorImportance, fitLogistic, permutationImportance, type Sample } from '../../../lab/agents/importance.ts';
+import { factorImportance, fitLogistic, permutationImportance, samplesOf, type Sample } from '../../../lab/agents/importance.ts';
 import { createRng } from '../../../engine/rng.ts';
 import type { ScoredCall } from '../../../lab/agents/scoring.ts';
 
@@ -50,10 +50,24 @@ describe('permutation importance', () => {
     const s = synthetic(200, 2);
     const calls = s.map((x, i) => ({
       agentId: i % 2 ? 'a' : 'b', ts: i, symbol: 'X', action: 'buy', confidence: 50, factors: x.factors, weights: {},
-      outcome: { index: i, ret: x.y ? 0.01 : -0.01, knownAt: i + 1, regime: i < 150 ? 'range' : 'volatile' }, dir: 1, pnl: 0, right: null,
+      outcome: { index: i, ret: x.y ? 0.01 : -0.01, knownAt: i + 1, regime: i < 150 ? 'range' : 'volatile' }, dir: 1, pnl: 0, right: x.y === 1,
     }) as ScoredCall);
     const r = factorImportance(calls, { byRegime: true, minSamples: 30 });
+    expect(r.every((x) => x.target === 'call')).toBe(true);
+    expect(factorImportance(calls, { target: 'price', minSamples: 30 })[0]!.factors[0]!.factor).toBe('rsi');
     expect(r.map((x) => [x.agentId, x.regime, x.n])).toEqual([['a', 'all', 100], ['a', 'range', 75], ['b', 'all', 100], ['b', 'range', 75]]);
     expect(r.every((x) => x.factors[0]!.factor === 'rsi')).toBe(true);
+  });
+
+  it("samples: a factor's support for the call (vote × direction) against the call being right; holds left out", () => {
+    const base = { ts: 0, symbol: 'X', confidence: 50, weights: {}, agentId: 'a' };
+    const o = (ret: number) => ({ index: 0, ret, knownAt: 1, regime: null });
+    const calls = [
+      { ...base, action: 'sell', factors: { rsi: 0.5, macd: -0.2 }, outcome: o(-0.01), dir: -1, pnl: 0.01, right: true },
+      { ...base, action: 'buy', factors: { rsi: 0.5 }, outcome: o(-0.01), dir: 1, pnl: -0.01, right: false },
+      { ...base, action: 'hold', factors: { rsi: 0.1 }, outcome: o(0.02), dir: 0, pnl: 0, right: null },
+    ] as ScoredCall[];
+    expect(samplesOf(calls)).toEqual([{ factors: { rsi: -0.5, macd: 0.2 }, y: 1 }, { factors: { rsi: 0.5 }, y: 0 }]);
+    expect(samplesOf(calls, 'price').map((x) => x.y)).toEqual([0, 0, 1]);
   });
 });
