@@ -13,7 +13,7 @@ import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError } from './errors.ts';
 import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
 import { canonicalJson, StreamHash } from './hash.ts';
-import { DecisionLog, FillLog, orderIdOf } from './run-log.ts';
+import { DecisionLog, FillLog, OrderLog, orderIdOf } from './run-log.ts';
 import type { ClosedTrade } from './metrics.ts';
 
 /**
@@ -192,7 +192,7 @@ export class Engine implements EngineView {
   private readonly slotByName = new Map<string, number>();
   private readonly decisions: DecisionLog;
   private readonly fills = new FillLog();
-  private readonly allOrders: Order[] = [];
+  private readonly orders = new OrderLog();
   private readonly timers: number[] = [];
   private readonly view = new MutableBarView();
   private current: SymbolState | null = null;
@@ -406,6 +406,7 @@ export class Engine implements EngineView {
   /** Time moves to `nextTs`: the previous instant's equity is final, and due timers fire. */
   private advance(): void {
     this.record();
+    if (this.orders.dirty) this.orders.sweep();
     const timers = this.timers;
     while (timers.length > 0 && timers[0]! <= this.nextTs) {
       const due = timers.shift()!;
@@ -475,6 +476,8 @@ export class Engine implements EngineView {
     // Decisions, fills and round trips are kept by column; their objects are built on first read.
     // Hashing megabytes of curve costs as much as the run: done on first read, then kept.
     let hash: string | undefined;
+    const orders = this.orders;
+    let orderList: Order[] | undefined;
     const out: RunOutput = {
       strategy: this.strategy.name,
       params: this.params,
@@ -489,7 +492,9 @@ export class Engine implements EngineView {
       get decisions(): readonly DecisionRecord[] {
         return decisions.records();
       },
-      orders: this.allOrders,
+      get orders(): readonly Order[] {
+        return (orderList ??= orders.records());
+      },
       final,
       tradedNotional: this.portfolio.tradedNotional,
       barsProcessed: this.barsProcessed,
@@ -606,7 +611,7 @@ export class Engine implements EngineView {
       ...(extra?.parentId !== undefined ? { parentId: extra.parentId } : {}),
       ...(extra?.hasChildren ? { hasChildren: true } : {}),
     });
-    this.allOrders.push(order);
+    this.orders.add(order);
     return order.status === 'rejected' ? null : id;
   }
 
@@ -618,6 +623,8 @@ export class Engine implements EngineView {
   }
 
   private onBrokerEvent(e: BrokerEvent): void {
+    // Anything but an acceptance may finish an order: the next clock step folds it into the log.
+    if (e.kind !== 'accepted') this.orders.dirty = true;
     const di = decisionIndex(e.order.decisionId);
     const d = di >= 0 && di < this.decisions.length;
     switch (e.kind) {

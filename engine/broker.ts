@@ -79,7 +79,7 @@ export interface SubmitMeta {
  * Orders are class instances with every field present from construction: one hidden class for all
  * orders keeps the broker's loops monomorphic (spread-built objects degrade to dictionary mode).
  */
-class BrokerOrder implements Order {
+export class BrokerOrder implements Order {
   readonly symbol: string;
   readonly side: Side;
   readonly type: Order['type'];
@@ -210,7 +210,7 @@ export class SimulatedBroker {
     return (this.lastBook = b);
   }
 
-  submit(req: OrderRequest, meta: SubmitMeta): Order {
+  submit(req: OrderRequest, meta: SubmitMeta): BrokerOrder {
     const order = new BrokerOrder(req, meta, this.config.latencyMs);
     if (meta.hasChildren) {
       order.isParent = true;

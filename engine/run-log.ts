@@ -1,5 +1,6 @@
 import type { DecisionAction, DecisionOutcome, DecisionRecord, FactorValue } from './decision.ts';
-import type { Fill } from './orders.ts';
+import type { Fill, Order, OrderRequest, OrderStatus } from './orders.ts';
+import { BrokerOrder } from './broker.ts';
 
 /**
  * The run's decision and fill logs, kept in typed columns. A backtest places thousands of orders
@@ -259,5 +260,152 @@ export class FillLog {
       m.push({ orderId: this.orderIds[i]!, agentId: this.agentIds[i]!, symbol: this.symbols[i]!, side: SIDES[g & 1]!, amount: this.amount[i]!, price: this.price[i]!, fee: this.fee[i]!, liquidity: LIQUIDITY[g >> 1]!, ts: this.ts[i]! });
     }
     return m;
+  }
+}
+
+const TYPES: readonly Order['type'][] = ['market', 'limit', 'stop', 'stop_limit', 'trailing_stop'];
+const TIFS: readonly NonNullable<Order['timeInForce']>[] = ['GTC', 'IOC', 'FOK'];
+const STATUSES: readonly OrderStatus[] = ['pending', 'open', 'filled', 'cancelled', 'rejected', 'expired'];
+const code = <T>(list: readonly T[], v: T): number => {
+  const i = list.indexOf(v);
+  if (i < 0) throw new Error(`run log: unknown code ${String(v)}`);
+  return i;
+};
+/** Order fields that may be undefined, each with a presence bit. */
+const OPTIONAL = ['price', 'stopPrice', 'trailingAmount', 'trailingPercent', 'trailTrigger', 'trailAnchor'] as const;
+const NUMERIC = ['amount', 'price', 'stopPrice', 'trailingAmount', 'trailingPercent', 'createdTs', 'activeTs', 'filled', 'avgPrice', 'fees', 'trailTrigger', 'trailAnchor'] as const;
+type NumericField = (typeof NUMERIC)[number];
+const FLAG_SELL = 1, FLAG_REDUCE = 2, FLAG_POST = 4, FLAG_TRIGGERED = 8, FLAG_ARMED = 16, FLAG_PARENT = 32;
+
+/**
+ * Every order of the run in submission order. An order is an object while it can still change;
+ * once it is finished (filled, cancelled, rejected, expired) and the clock has moved on, it is
+ * folded into columns and the object is let go. `records()` rebuilds equal broker orders.
+ */
+export class OrderLog {
+  length = 0;
+  private num: Record<NumericField, Float64Array>;
+  private present: Uint8Array;
+  private flags: Uint8Array;
+  private codes: Uint8Array;
+  private archived: Uint8Array;
+  /** Live orders by position; emptied as they are archived. */
+  private readonly live: (BrokerOrder | undefined)[] = [];
+  private liveIdx: number[] = [];
+  private readonly strings: { symbol: string[]; id: string[]; agentId: string[]; decisionId: string[] } = { symbol: [], id: [], agentId: [], decisionId: [] };
+  private readonly ocoGroup = new Map<number, string>();
+  private readonly parentId = new Map<number, string>();
+  /** Set when an order may have finished since the last sweep. */
+  dirty = false;
+
+  constructor(capacity = 256) {
+    this.num = {} as Record<NumericField, Float64Array>;
+    for (const f of NUMERIC) this.num[f] = new Float64Array(capacity);
+    this.present = new Uint8Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.codes = new Uint8Array(capacity * 3);
+    this.archived = new Uint8Array(capacity);
+  }
+
+  add(o: BrokerOrder): void {
+    const i = this.length;
+    if (i === this.present.length) this.growTo(i * 2);
+    this.live.push(o);
+    this.liveIdx.push(i);
+    this.length = i + 1;
+  }
+
+  /** Folds finished orders into the columns; call only between events (nothing mid-flight). */
+  sweep(): void {
+    this.dirty = false;
+    const keep: number[] = [];
+    for (const i of this.liveIdx) {
+      const o = this.live[i]!;
+      const s = o.status;
+      if (s === 'pending' || s === 'open') keep.push(i);
+      else {
+        this.archive(i, o);
+        this.live[i] = undefined;
+      }
+    }
+    this.liveIdx = keep;
+  }
+
+  private archive(i: number, o: BrokerOrder): void {
+    const num = this.num;
+    let present = 0;
+    for (let k = 0; k < OPTIONAL.length; k++) if (o[OPTIONAL[k]!] !== undefined) present |= 1 << k;
+    for (const f of NUMERIC) num[f][i] = o[f] ?? 0;
+    this.present[i] = present;
+    this.flags[i] = (o.side === 'sell' ? FLAG_SELL : 0) | (o.reduceOnly ? FLAG_REDUCE : 0) | (o.postOnly ? FLAG_POST : 0) | (o.triggered ? FLAG_TRIGGERED : 0) | (o.armed ? FLAG_ARMED : 0) | (o.isParent ? FLAG_PARENT : 0);
+    this.codes[i * 3] = code(TYPES, o.type);
+    this.codes[i * 3 + 1] = code(TIFS, o.timeInForce);
+    this.codes[i * 3 + 2] = code(STATUSES, o.status);
+    const st = this.strings;
+    st.symbol[i] = o.symbol;
+    st.id[i] = o.id;
+    st.agentId[i] = o.agentId;
+    st.decisionId[i] = o.decisionId;
+    if (o.ocoGroup !== undefined) this.ocoGroup.set(i, o.ocoGroup);
+    if (o.parentId !== undefined) this.parentId.set(i, o.parentId);
+    this.archived[i] = 1;
+  }
+
+  /** All orders, finished ones rebuilt from the columns (same class, same fields, same values). */
+  records(): Order[] {
+    const out: Order[] = [];
+    for (let i = 0; i < this.length; i++) out.push(this.archived[i] === 1 ? this.restore(i) : this.live[i]!);
+    return out;
+  }
+
+  private restore(i: number): BrokerOrder {
+    const num = this.num;
+    const p = this.present[i]!;
+    const g = this.flags[i]!;
+    const opt = (k: number, f: NumericField): number | undefined => (p & (1 << k) ? num[f][i]! : undefined);
+    const st = this.strings;
+    const ocoGroup = this.ocoGroup.get(i);
+    const parentId = this.parentId.get(i);
+    const req: OrderRequest = {
+      symbol: st.symbol[i]!,
+      side: g & FLAG_SELL ? 'sell' : 'buy',
+      type: TYPES[this.codes[i * 3]!]!,
+      amount: num.amount[i]!,
+      price: opt(0, 'price'),
+      stopPrice: opt(1, 'stopPrice'),
+      trailingAmount: opt(2, 'trailingAmount'),
+      trailingPercent: opt(3, 'trailingPercent'),
+      timeInForce: TIFS[this.codes[i * 3 + 1]!]!,
+      reduceOnly: (g & FLAG_REDUCE) !== 0,
+      postOnly: (g & FLAG_POST) !== 0,
+    };
+    const createdTs = num.createdTs[i]!;
+    const o = new BrokerOrder(req, { id: st.id[i]!, agentId: st.agentId[i]!, decisionId: st.decisionId[i]!, now: createdTs, ...(ocoGroup !== undefined ? { ocoGroup } : {}), ...(parentId !== undefined ? { parentId } : {}) }, 0);
+    // Every field exists from construction (one hidden class); the state is written over it.
+    const w = o as { -readonly [K in keyof BrokerOrder]: BrokerOrder[K] };
+    w.activeTs = num.activeTs[i]!;
+    w.status = STATUSES[this.codes[i * 3 + 2]!]!;
+    w.filled = num.filled[i]!;
+    w.avgPrice = num.avgPrice[i]!;
+    w.fees = num.fees[i]!;
+    w.trailTrigger = opt(4, 'trailTrigger');
+    w.trailAnchor = opt(5, 'trailAnchor');
+    w.triggered = (g & FLAG_TRIGGERED) !== 0;
+    w.armed = (g & FLAG_ARMED) !== 0;
+    w.isParent = (g & FLAG_PARENT) !== 0;
+    return o;
+  }
+
+  private growTo(n: number): void {
+    for (const f of NUMERIC) this.num[f] = grow(this.num[f], n);
+    const u8 = (a: Uint8Array, m: number): Uint8Array => {
+      const b = new Uint8Array(m);
+      b.set(a);
+      return b;
+    };
+    this.present = u8(this.present, n);
+    this.flags = u8(this.flags, n);
+    this.codes = u8(this.codes, n * 3);
+    this.archived = u8(this.archived, n);
   }
 }
