@@ -115,7 +115,8 @@ export interface RunRecord extends RunIdentity {
   /** As computeMetrics produced them; non-finite values were stored as null. */
   readonly metrics: Record<string, number | null>;
   readonly trades: readonly ClosedTrade[];
-  readonly curve: { readonly ts: Float64Array; readonly equity: Float64Array };
+  /** `benchmark`: the buy-and-hold equity stored with the run, for reports. */
+  readonly curve: { readonly ts: Float64Array; readonly equity: Float64Array; readonly benchmark?: Float64Array };
 }
 
 export async function loadRun(store: Store, runId: string): Promise<RunRecord | undefined> {
@@ -129,7 +130,7 @@ export async function loadRun(store: Store, runId: string): Promise<RunRecord | 
     );
     const row = r.getRows()[0];
     if (!row) return undefined;
-    const c = await conn.runAndReadAll('SELECT ts, equity FROM run_equity WHERE run_id = $id ORDER BY ts', { id: runId });
+    const c = await conn.runAndReadAll('SELECT ts, equity, benchmark FROM run_equity WHERE run_id = $id ORDER BY ts', { id: runId });
     const pts = c.getRows();
     return {
       runId: String(row[0]),
@@ -146,7 +147,7 @@ export async function loadRun(store: Store, runId: string): Promise<RunRecord | 
       resultHash: String(row[11]),
       metrics: JSON.parse(String(row[12])) as Record<string, number | null>,
       trades: JSON.parse(String(row[13])) as ClosedTrade[],
-      curve: { ts: Float64Array.from(pts, (x) => Number(x[0])), equity: Float64Array.from(pts, (x) => Number(x[1])) },
+      curve: { ts: Float64Array.from(pts, (x) => Number(x[0])), equity: Float64Array.from(pts, (x) => Number(x[1])), benchmark: Float64Array.from(pts, (x) => Number(x[2])) },
     };
   });
 }

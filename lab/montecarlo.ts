@@ -42,6 +42,12 @@ export const mcOptionsSchema = z.object({
 });
 export type McOptions = z.input<typeof mcOptionsSchema>;
 
+/**
+ * Sees every path's per-step returns as it is made (`returns` is a reused buffer, valid during the
+ * call only): how a report draws a fan of the very paths the percentiles came from.
+ */
+export type PathObserver = (path: number, returns: Float64Array, n: number) => void;
+
 export interface Percentiles {
   readonly p5: number;
   readonly p50: number;
@@ -207,7 +213,7 @@ function foldInto(c: Collector, i: number, buf: Float64Array, n: number, ppy: nu
  * Trade-order shuffle. `tradesPerYear` annualises the per-trade Sharpe ratio (number of trades
  * over the run's length in years).
  */
-export function shuffleTrades(tradeReturns: Float64Array, tradesPerYear: number, opts: Omit<McOptions, 'method'>): McResult {
+export function shuffleTrades(tradeReturns: Float64Array, tradesPerYear: number, opts: Omit<McOptions, 'method'>, onPath?: PathObserver): McResult {
   const o = parseOptions({ ...opts, method: 'shuffle' });
   const n = tradeReturns.length;
   if (n < 2) throw new InputError(`trade shuffle needs at least 2 closed trades, the run has ${n}`);
@@ -223,12 +229,13 @@ export function shuffleTrades(tradeReturns: Float64Array, tradesPerYear: number,
       buf[j] = t;
     }
     foldInto(c, p, buf, n, tradesPerYear);
+    onPath?.(p, buf, n);
   }
   return finish('shuffle', o, c, statsOfReturns(tradeReturns, n, tradesPerYear), {});
 }
 
 /** iid bootstrap (`method: 'bootstrap'`) or stationary block bootstrap (`method: 'block'`) of per-bar returns. */
-export function bootstrapReturns(returns: Float64Array, periodsPerYear: number, opts: McOptions): McResult {
+export function bootstrapReturns(returns: Float64Array, periodsPerYear: number, opts: McOptions, onPath?: PathObserver): McResult {
   const o = parseOptions(opts);
   if (o.method !== 'bootstrap' && o.method !== 'block') throw new InputError(`bootstrapReturns: method must be bootstrap or block, got ${o.method}`);
   const n = returns.length;
@@ -253,6 +260,7 @@ export function bootstrapReturns(returns: Float64Array, periodsPerYear: number, 
       }
       for (; k < n; k++) buf[k] = returns[Math.floor(rng.next() * n)]!;
       foldInto(c, p, buf, n, periodsPerYear);
+      onPath?.(p, buf, n);
     }
   } else {
     // Each step continues the current block with probability 1 − 1/L, else jumps to a uniform start.
@@ -265,6 +273,7 @@ export function bootstrapReturns(returns: Float64Array, periodsPerYear: number, 
         else if (++idx === n) idx = 0;
       }
       foldInto(c, p, buf, n, periodsPerYear);
+      onPath?.(p, buf, n);
     }
   }
   return finish(o.method, o, c, statsOfReturns(returns, n, periodsPerYear), o.method === 'block' ? { blockLength: o.blockLength } : {});
@@ -325,7 +334,7 @@ function medianVolume(c: BarColumns): number {
  * `noise` or `synthetic`: re-run the strategy on `paths` altered copies of the data. Each re-run is
  * a full backtest, so this costs paths × one backtest.
  */
-export function rerunPaths(series: readonly BarColumns[], rerun: Rerun, observedEquity: Float64Array, periodsPerYear: number, opts: McOptions): McResult {
+export function rerunPaths(series: readonly BarColumns[], rerun: Rerun, observedEquity: Float64Array, periodsPerYear: number, opts: McOptions, onPath?: PathObserver): McResult {
   const o = parseOptions(opts);
   if (o.method !== 'noise' && o.method !== 'synthetic') throw new InputError(`rerunPaths: method must be noise or synthetic, got ${o.method}`);
   if (series.length === 0) throw new InputError('no bars to re-run on');
@@ -359,6 +368,7 @@ export function rerunPaths(series: readonly BarColumns[], rerun: Rerun, observed
     });
     const { equity } = rerun(altered);
     const r = equityReturns(equity);
+    onPath?.(p, r, r.length);
     const st = statsOfReturns(r, r.length, periodsPerYear);
     c.fr[p] = st.finalReturn;
     c.dd[p] = st.maxDrawdown;

@@ -60,29 +60,35 @@ export function rollingSharpe(equity: Float64Array, window: number, periodsPerYe
   const r = returnsFromEquity(equity);
   const out = new Float64Array(equity.length).fill(NaN);
   const annual = Math.sqrt(periodsPerYear);
-  // Sums of returns shifted by the first window's mean: running sums of raw squares lose every
-  // digit when the mean dwarfs the spread (a steady climb).
+  // Sums of returns shifted by a recent window's mean: running sums of raw squares lose every
+  // digit when the mean dwarfs the spread (a steady climb). The shift is renewed, and the sums
+  // recomputed exactly, once per window length, which keeps the cost linear.
   if (r.length < window) return out;
   let shift = 0;
-  for (let k = 0; k < window; k++) shift += r[k]!;
-  shift /= window;
   let s = 0;
   let sq = 0;
-  for (let k = 0; k < r.length; k++) {
-    const x = r[k]! - shift;
-    s += x;
-    sq += x * x;
-    if (k >= window) {
+  for (let k = window - 1; k < r.length; k++) {
+    if ((k - (window - 1)) % window === 0) {
+      shift = 0;
+      for (let j = k - window + 1; j <= k; j++) shift += r[j]!;
+      shift /= window;
+      s = 0;
+      sq = 0;
+      for (let j = k - window + 1; j <= k; j++) {
+        const x = r[j]! - shift;
+        s += x;
+        sq += x * x;
+      }
+    } else {
+      const x = r[k]! - shift;
       const y = r[k - window]! - shift;
-      s -= y;
-      sq -= y * y;
+      s += x - y;
+      sq += x * x - y * y;
     }
-    if (k >= window - 1) {
-      const mean = s / window;
-      const v = (sq - s * mean) / (window - 1);
-      const mu = mean + shift;
-      out[k + 1] = v > 1e-24 * (1 + mu * mu) ? (mu / Math.sqrt(v)) * annual : NaN;
-    }
+    const mean = s / window;
+    const v = (sq - s * mean) / (window - 1);
+    const mu = mean + shift;
+    out[k + 1] = v > 1e-24 * (1 + mu * mu) ? (mu / Math.sqrt(v)) * annual : NaN;
   }
   return out;
 }
@@ -106,13 +112,15 @@ export function histogram(values: ArrayLike<number>, bins: number): Histogram {
   }
   if (lo === Infinity) return { edges: [], counts: [] };
   if (lo === hi) return { edges: [lo, hi], counts: [countFinite(values)] };
-  const width = (hi - lo) / bins;
-  const edges = Array.from({ length: bins + 1 }, (_, j) => (j === bins ? hi : lo + j * width));
+  const span = hi - lo;
+  const edges = Array.from({ length: bins + 1 }, (_, j) => (j === bins ? hi : lo + (span * j) / bins));
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!Number.isFinite(v)) continue;
-    counts[Math.min(bins - 1, Math.floor((v - lo) / width))]!++;
+    // As a share of the span, not over the width: the width of a tiny span underflows to 0.
+    const j = Math.floor(((v - lo) / span) * bins);
+    counts[j >= 0 && j < bins ? j : j >= bins ? bins - 1 : 0]!++;
   }
   return { edges, counts };
 }

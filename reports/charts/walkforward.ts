@@ -30,8 +30,11 @@ export function walkForwardChart(input: { readonly windows: readonly WindowSpan[
       [to, row],
     ],
   });
-  const spans = input.windows.flatMap((w, i) => [span('in-sample', COLORS.inSample, w.isFrom, w.isTo, i + 1), span('out-of-sample', COLORS.outOfSample, w.oosFrom, w.oosTo, i + 1)]);
+  const spans = input.windows.flatMap((w, i) => [span('in-sample', COLORS.inSample, w.isFrom, w.isTo, i), span('out-of-sample', COLORS.outOfSample, w.oosFrom, w.oosTo, i)]);
   const idx = thinIndices(Math.min(input.ts.length, input.equity.length), MAX_POINTS);
+  // One time range for both panels, so a window sits under the stretch of curve it produced.
+  const times = [...input.windows.flatMap((w) => [w.isFrom, w.oosTo]), ...(idx.length ? [input.ts[0]!, input.ts[idx[idx.length - 1]!]!] : [])];
+  const range = times.length ? { min: Math.min(...times), max: Math.max(...times) } : {};
   return {
     ...baseOption(input.title ?? 'Walk-forward: stitched out-of-sample equity and windows'),
     legend: { top: 30, data: ['stitched OOS equity', 'in-sample', 'out-of-sample'] },
@@ -41,12 +44,12 @@ export function walkForwardChart(input: { readonly windows: readonly WindowSpan[
       { left: 70, right: 30, top: '68%', bottom: 40 },
     ],
     xAxis: [
-      { type: 'time', gridIndex: 0 },
-      { type: 'time', gridIndex: 1 },
+      { type: 'time', gridIndex: 0, ...range },
+      { type: 'time', gridIndex: 1, ...range },
     ],
     yAxis: [
       { type: 'value', scale: true, gridIndex: 0, name: 'equity' },
-      { type: 'value', gridIndex: 1, name: 'window', min: 0, max: k + 1, interval: Math.max(1, Math.ceil(k / 8)), inverse: true },
+      { type: 'category', gridIndex: 1, name: 'window', inverse: true, data: input.windows.map((_, i) => String(i)), axisLabel: { interval: Math.max(0, Math.ceil(k / 12) - 1) } },
     ],
     series: [
       { name: 'stitched OOS equity', type: 'line', showSymbol: false, color: COLORS.strategy, lineStyle: { width: 1.5 }, data: idx.map((i) => [input.ts[i]!, round(input.equity[i]!, 2)]) },

@@ -14,10 +14,11 @@ import { register as montecarlo } from './montecarlo.ts';
 import { register as gate } from './gate.ts';
 import { register as promote } from './promote.ts';
 import { register as agents } from './agents.ts';
-import { register as llm } from './llm.ts';
+import { register as report } from './report.ts';
 import { register as mcp } from './mcp.ts';
+import { register as llm } from './llm.ts';
 
 /** Each command module registers itself on the root program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, audit, walkforward, montecarlo, gate, promote, agents, llm, mcp];
+export const commands: RegisterCommand[] = [demo, backtest, metrics, indicator, data, journal, kill, sweep, tax, audit, walkforward, montecarlo, gate, promote, agents, report, mcp, llm];

@@ -6,7 +6,7 @@ import type { Store } from '../../../datasets/store.ts';
 import { backtestRequestSchema, runLoaded } from '../../backtest.ts';
 import { loadStrategy } from '../../strategy-loader.ts';
 import { loadMarket } from '../../market-data.ts';
-import { bootstrapReturns, equityReturns, MC_METHODS, rerunPaths, shuffleTrades, tradeEquityReturns, type McMethod, type McResult } from '../../montecarlo.ts';
+import { bootstrapReturns, equityReturns, MC_METHODS, rerunPaths, shuffleTrades, tradeEquityReturns, type McMethod, type McResult, type PathObserver } from '../../montecarlo.ts';
 import { addDbOption, addJsonOption, printJson } from '../options.ts';
 import { openExisting } from './gate.ts';
 
@@ -27,6 +27,8 @@ export interface MonteCarloCliOptions {
   readonly blockLength?: number;
   readonly noise?: number;
   readonly db?: string;
+  /** Sees each path's returns (the tearsheet's fan chart). */
+  readonly onPath?: PathObserver;
 }
 
 export interface MonteCarloOutput extends McResult {
@@ -52,7 +54,7 @@ async function rerunFor(store: Store, run: RunRecord, o: MonteCarloCliOptions, w
     seed: o.seed,
     ruinDrawdown: o.ruinDrawdown,
     ...(o.noise !== undefined ? { noise: o.noise } : {}),
-  });
+  }, o.onPath);
 }
 
 export async function runMonteCarlo(o: MonteCarloCliOptions): Promise<MonteCarloOutput> {
@@ -66,9 +68,9 @@ export async function runMonteCarlo(o: MonteCarloCliOptions): Promise<MonteCarlo
     if (o.method === 'shuffle') {
       const r = tradeEquityReturns(run.trades, run.curve.ts, run.curve.equity);
       const years = (run.curve.ts[run.curve.ts.length - 1]! - run.curve.ts[0]!) / (YEAR_DAYS * DAY_MS);
-      result = shuffleTrades(r, r.length / years, common);
+      result = shuffleTrades(r, r.length / years, common, o.onPath);
     } else if (o.method === 'bootstrap' || o.method === 'block') {
-      result = bootstrapReturns(equityReturns(run.curve.equity), periodsPerYear(timeframeToMs(run.timeframe)), { ...common, method: o.method, ...(o.blockLength !== undefined ? { blockLength: o.blockLength } : {}) });
+      result = bootstrapReturns(equityReturns(run.curve.equity), periodsPerYear(timeframeToMs(run.timeframe)), { ...common, method: o.method, ...(o.blockLength !== undefined ? { blockLength: o.blockLength } : {}) }, o.onPath);
     } else {
       result = await rerunFor(store, run, o, warnings);
     }
