@@ -1,23 +1,27 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import type { AgentDecision, AgentInput, BarWindow } from '../../../engine/agents/types.ts';
+import type { AgentDecision, AgentInput } from '../../../engine/agents/types.ts';
 import type { DecisionReason, FactorValue } from '../../../engine/decision.ts';
 import { InputError } from '../../../engine/errors.ts';
 import { sha256Hex } from '../../../engine/hash.ts';
-import { defineStrategy, type AnyStrategy, type StrategyContext } from '../../../engine/strategy.ts';
-import type { BarView } from '../../../engine/types.ts';
+import { defineStrategy, type AnyStrategy } from '../../../engine/strategy.ts';
+import { currentAgentData, type AgentData } from '../environment.ts';
+import { act, BarHistory } from '../strategy.ts';
 import { LlmAgent } from './agent.ts';
-import { personaPrompt, PERSONA_PROMPTS } from './prompt.ts';
 import { PromptCache } from './cache.ts';
+import { personaPrompt, PERSONA_PROMPTS } from './prompt.ts';
 import { currentLlmSession, LlmSession } from './session.ts';
 
 /**
- * `llm:<persona>` as a strategy for `cs backtest`: at each closed bar (every `every` bars, after
- * `window` bars of history) the LLM agent decides from the bars seen so far; a buy opens a long of
- * `size` × equity when flat, a sell closes the long, anything else is journaled as a hold, with the
- * agent's five steps as the decision's detail. The prompt cache and its mode are not parameters:
- * they do not change the result (a replay equals its recording), so they stay out of the run's
- * identity and come from the session `runWithPromptCache` opens (`cs backtest --llm-cache`).
+ * `llm:<persona>` as a strategy for `cs backtest`: every `every` bars, after `window` bars, the LLM
+ * agent decides from the bars seen so far (the last 200 reach its tools), the run's sentiment and
+ * feature feeds fenced at the replay clock, its position and equity; execution is the long-only
+ * `act` of persona:* and debate (a buy opens a long of `size` × equity when flat, with the agent's
+ * stop and target as a bracket when `exits` is 'bracket'; a sell closes the long; everything else
+ * is journaled as a hold), the five steps as the decision's detail. The prompt cache and its mode
+ * are not parameters: they do not change the result (a replay equals its recording), so they stay
+ * out of the run's identity and come from the session `runWithPromptCache` opens
+ * (`cs backtest --llm-cache`).
  */
 export const llmParamsSchema = z.strictObject({
   model: z.string().min(1).default('claude-sonnet-5-5'),
@@ -35,10 +39,14 @@ export const llmParamsSchema = z.strictObject({
   /** `any` forces a tool call; not allowed with thinking models (see agent.ts). */
   toolChoice: z.enum(['auto', 'any']).default('auto'),
   maxToolTurns: z.number().int().min(0).max(10).default(4),
+  /** Use the run's sentiment feed when there is one (as persona:* does). */
+  sentiment: z.boolean().default(true),
+  /** 'bracket': entries carry the agent's take-profit and stop-loss; 'signal': exits only on a sell. */
+  exits: z.enum(['bracket', 'signal']).default('bracket'),
 });
 export type LlmStrategyParams = z.output<typeof llmParamsSchema>;
 
-/** Bars a tool may reach back: the window plus what get_bars allows. */
+/** Bars the agent's input holds (what get_bars can reach). */
 const HISTORY = 200;
 
 export const LLM_PREFIX = 'llm:';
@@ -47,47 +55,48 @@ export function isLlmStrategyRef(ref: string): boolean {
   return ref.startsWith(LLM_PREFIX);
 }
 
-interface History {
-  /** Bars pushed so far (the arrays keep only the last ones). */
-  seen: number;
-  ts: number[];
-  open: number[];
-  high: number[];
-  low: number[];
-  close: number[];
-  volume: number[];
-}
-
 export function llmStrategy(persona: string): AnyStrategy {
   if (!personaPrompt(persona)) throw new InputError(`unknown LLM persona "${persona}" in llm:${persona} (known: ${Object.keys(PERSONA_PROMPTS).map((p) => `llm:${p}`).join(', ')})`);
-  let agent: LlmAgent;
-  let history: Map<string, History>;
+  // Per run (keyed by the run's ctx), so one definition can run many times, in turn or interleaved.
+  const runs = new WeakMap<object, { agent: LlmAgent; histories: Map<string, BarHistory>; data: AgentData }>();
   return defineStrategy({
     name: `${LLM_PREFIX}${persona}`,
-    description: `LLM agent (${persona} persona) answered from a prompt cache`,
+    description: `LLM agent (${persona} persona) answered from a prompt cache (long-only)`,
     params: llmParamsSchema,
     init(ctx) {
-      agent = llmAgentForRun(persona, ctx.params, ctx.agentId, ctx.symbols);
-      history = new Map();
+      runs.set(ctx, { agent: llmAgentForRun(persona, ctx.params, ctx.agentId, ctx.symbols), histories: new Map(), data: currentAgentData() });
     },
     onBar(ctx, bar) {
-      const h = remember(history, bar);
+      const st = runs.get(ctx)!;
       const p = ctx.params;
-      const seen = h.seen;
-      if (seen < p.window || (seen - p.window) % p.every !== 0) return;
-      const pos = ctx.position(bar.symbol);
+      let h = st.histories.get(bar.symbol);
+      if (!h) st.histories.set(bar.symbol, (h = new BarHistory(bar.symbol, bar.timeframeMs, HISTORY)));
+      h.push(bar);
+      if (h.seen < p.window || (h.seen - p.window) % p.every !== 0) return;
+      const qty = ctx.position(bar.symbol).qty;
       const input: AgentInput = {
         symbol: bar.symbol,
         now: ctx.now,
-        bars: windowOf(h, bar),
-        sentiment: null,
-        features: {},
-        positionQty: pos.qty,
+        bars: h.view(),
+        sentiment: p.sentiment && st.data.sentiment ? st.data.sentiment.at(bar.symbol, ctx.now) : null,
+        features: st.data.features?.at(bar.symbol, ctx.now) ?? {},
+        positionQty: qty,
         equity: ctx.portfolio.equity,
       };
-      act(ctx, agent.decide(input), pos.qty);
+      const d = st.agent.decide(input);
+      const r = d.recommendation;
+      // The same long-only execution as persona:* and debate, so their journals read alike.
+      act(ctx as never, bar.symbol, bar.close, qty, { action: r.action, size: r.size, stopLoss: r.stopLoss, target: r.target, reason: reasonOf(d, qty) });
     },
   });
+}
+
+function reasonOf(d: AgentDecision, qty: number): DecisionReason {
+  const factors: Record<string, FactorValue> = {};
+  for (const s of d.signals) factors[s.name] = s.value;
+  factors.position = qty;
+  if (d.abstained) factors.abstained = d.abstained.reason;
+  return { factors, weights: d.synthesis.weights, confidence: d.recommendation.confidence, reasoning: d.reasoning, detail: d };
 }
 
 /**
@@ -135,45 +144,6 @@ function replaySessionFromEnv(): LlmSession | null {
   }
   if (envCache?.key !== key) envCache = { key, session: new LlmSession({ cache: PromptCache.load(path), mode: 'replay' }) };
   return envCache.session;
-}
-
-function remember(all: Map<string, History>, bar: BarView): History {
-  let h = all.get(bar.symbol);
-  if (!h) all.set(bar.symbol, (h = { seen: 0, ts: [], open: [], high: [], low: [], close: [], volume: [] }));
-  h.seen++;
-  h.ts.push(bar.ts);
-  h.open.push(bar.open);
-  h.high.push(bar.high);
-  h.low.push(bar.low);
-  h.close.push(bar.close);
-  h.volume.push(bar.volume);
-  if (h.ts.length > 2 * HISTORY) for (const k of ['ts', 'open', 'high', 'low', 'close', 'volume'] as const) h[k].splice(0, h[k].length - HISTORY);
-  return h;
-}
-
-/** The closed bars up to this one: copies, so nothing the agent holds can change or grow later. */
-function windowOf(h: History, bar: BarView): BarWindow {
-  const from = Math.max(0, h.ts.length - HISTORY);
-  const col = (a: number[]) => Float64Array.from(a.slice(from));
-  return { symbol: bar.symbol, timeframeMs: bar.timeframeMs, ts: col(h.ts), open: col(h.open), high: col(h.high), low: col(h.low), close: col(h.close), volume: col(h.volume), length: h.ts.length - from };
-}
-
-function act(ctx: StrategyContext<LlmStrategyParams>, d: AgentDecision, qty: number): void {
-  const reason = reasonOf(d);
-  const r = d.recommendation;
-  if (r.action === 'buy' && qty === 0 && r.size > 0) {
-    if (ctx.buy(d.symbol, { size: ctx.sizing.fraction(r.size), reason }) !== null) return;
-  } else if (r.action === 'sell' && qty > 0) {
-    if (ctx.close(d.symbol, reason) !== null) return;
-  }
-  ctx.hold(d.symbol, reason);
-}
-
-function reasonOf(d: AgentDecision): DecisionReason {
-  const factors: Record<string, FactorValue> = {};
-  for (const s of d.signals) factors[s.name] = s.value;
-  if (d.abstained) factors.abstained = d.abstained.reason;
-  return { factors, weights: d.synthesis.weights, confidence: d.recommendation.confidence, reasoning: d.reasoning, detail: d };
 }
 
 /** What a promotion record pins for an llm:* strategy: the agent's code, prompts included. */

@@ -10,6 +10,7 @@ import { PromptNotRecorded } from '../../../lab/agents/llm/agent.ts';
 import { PromptCache, type CacheMode } from '../../../lab/agents/llm/cache.ts';
 import { runWithPromptCache } from '../../../lab/agents/llm/session.ts';
 import { loadStrategy } from '../../../lab/strategy-loader.ts';
+import { withAgentData } from '../../../lab/agents/environment.ts';
 import { startAnthropicEmulator, toolUse, type AnthropicEmulator, type MessagesBody } from '../../support/anthropic-emulator.ts';
 
 const HOUR = 3_600_000;
@@ -147,6 +148,22 @@ describe('llm:conservative in a backtest', () => {
     const rows = String((emu.requests.at(-1)!.body.messages[2]!.content as { content: string }[])[0]!.content).split('\n');
     expect(rows).toHaveLength(201);
     expect(rows[200]!.startsWith(`${new Date(T0 + 511 * HOUR).toISOString().slice(0, 16)}Z,`)).toBe(true);
+  });
+
+  it('reads the run\'s sentiment feed at the replay clock, as persona:* does', async () => {
+    const loaded = await loadStrategy('llm:conservative');
+    const req = backtestRequestSchema.parse({ strategy: 'llm:conservative', symbols: ['BTC/USDT'], timeframe: '1h', params: { window: 12, every: 8 } });
+    const asked: number[] = [];
+    // A feed that reports the time it was asked for as the score's source, so the prompt shows it.
+    const sentiment = { at: (_s: string, at: number) => (asked.push(at), { ts: at - HOUR, source: `feed@${(at - T0) / HOUR}h`, score: -0.25, samples: 3 }) };
+    const cache = new PromptCache(null);
+    const client = new Anthropic({ baseURL: emu.url, apiKey: KEY, maxRetries: 0 });
+    await runWithPromptCache(() => withAgentData({ sentiment }, () => runLoaded(loaded, req, [series(20)], [])), { cache, mode: 'record', client });
+    const prompts = emu.requests.filter((r) => r.body.messages.length === 1).map((r) => String(r.body.messages[0]!.content));
+    expect(prompts).toHaveLength(2);
+    expect(prompts[0]).toContain('Sentiment (feed@12h): -0.25 from 3 item(s).');
+    expect(prompts[1]).toContain('Sentiment (feed@20h): -0.25 from 3 item(s).');
+    expect(Math.max(...asked)).toBe(T0 + 20 * HOUR);
   });
 
   it('without a prompt-cache session, says how to give one', async () => {
