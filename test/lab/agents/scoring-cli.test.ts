@@ -106,6 +106,68 @@ describe('cs agents score', () => {
   }, 30_000);
 });
 
+describe('cs agents score on a debate of the three personas', () => {
+  it('per-agent figures and the consensus split match a recomputation from the journaled votes and the closes', async () => {
+    const b = await csInProcess(['backtest', '--strategy', 'debate', '--symbol', 'BTC/USDT', '--timeframe', '1h', '--to', '2024-01-09', '--param', 'window=60', '--param', 'warmup=60', '--db', db, '--json']);
+    expect(b.code, b.err).toBe(0);
+    const debateRun = JSON.parse(b.out).runId as string;
+    const h = 3;
+    const r = await csInProcess(['agents', 'score', debateRun, '--horizon', String(h), '--json', '--db', db]);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out);
+
+    const { ts: open, close } = await closes();
+    const store = await openStore(db);
+    const journal = await readJournal(store, debateRun);
+    await store.close();
+    type D = { agentId: string; recommendation: { action: string; confidence: number } };
+    const want: Record<string, { n: number; dir: number; right: number; pnl: number; brier: number }> = {};
+    let total = 0, decisions = 0;
+    const share: Record<string, number> = {};
+    for (const e of journal) {
+      if (e.type !== 'decision') continue;
+      const detail = e.payload.detail as { decisions: D[]; votes: { agentId: string; weight: number }[]; outcome: { action: string } };
+      const i = (e.ts - open[0]!) / H - 1;
+      if (i + h >= close.length || i + h >= (Date.UTC(2024, 0, 9) - open[0]!) / H) continue;
+      const ret = close[i + h]! / close[i]! - 1;
+      for (const d of detail.decisions) {
+        const w = (want[d.agentId] ??= { n: 0, dir: 0, right: 0, pnl: 0, brier: 0 });
+        const dir = d.recommendation.action === 'buy' ? 1 : d.recommendation.action === 'sell' ? -1 : 0;
+        w.n++;
+        w.pnl += dir * ret;
+        if (dir !== 0) {
+          w.dir++;
+          const ok = dir * ret > 0 ? 1 : 0;
+          w.right += ok;
+          w.brier += (d.recommendation.confidence / 100 - ok) ** 2;
+        }
+      }
+      const cdir = detail.outcome.action === 'buy' ? 1 : detail.outcome.action === 'sell' ? -1 : 0;
+      if (cdir === 0) continue;
+      decisions++;
+      total += cdir * ret;
+      const backers = detail.votes.filter((v) => detail.decisions.find((d) => d.agentId === v.agentId)!.recommendation.action === detail.outcome.action && v.weight > 0);
+      const sw = backers.reduce((s, v) => s + v.weight, 0);
+      for (const v of backers) share[v.agentId] = (share[v.agentId] ?? 0) + (cdir * ret * v.weight) / sw;
+    }
+    expect(Object.keys(want).sort()).toEqual(['aggressive', 'conservative', 'trend-follower']);
+    expect(decisions).toBeGreaterThan(0);
+    expect(Object.values(want).filter((w) => w.dir > 5).length).toBeGreaterThan(0);
+    for (const a of out.agents) {
+      const w = want[a.agentId]!;
+      expect([a.agentId, a.n, a.directional]).toEqual([a.agentId, w.n, w.dir]);
+      expect(a.pnl).toBeCloseTo(w.pnl, 9);
+      if (w.dir > 0) {
+        expect(a.hitRate).toBeCloseTo(w.right / w.dir, 12);
+        expect(a.brier).toBeCloseTo(w.brier / w.dir, 12);
+      }
+      expect(a.consensusPnl).toBeCloseTo(share[a.agentId] ?? 0, 9);
+    }
+    expect(out.consensus.decisions).toBe(decisions);
+    expect(out.consensus.total).toBeCloseTo(total, 9);
+  }, 60_000);
+});
+
 /** Calls where the price did not move over the horizon: a miss for both agents. */
 function ties(close: Float64Array, h: number): number {
   let t = 0;
