@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   agentScores, attributeConsensus, brierScore, lastClosedBar, priceBook, reliabilityTable, scoreCalls, scoresByRegime,
   type AgentCall, type PriceSeries,
@@ -93,6 +94,22 @@ describe('scoring calls against the prices that followed', () => {
     expect(Object.values(r.perAgent).reduce((s, x) => s + x, 0)).toBeCloseTo(r.total, 12);
     const scores = agentScores([], r.perAgent);
     expect(scores.map((s) => s.agentId)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('property: the per-agent shares always add up to the consensus P&L, and only backers get a share', () => {
+    const action = fc.constantFrom('buy' as const, 'sell' as const, 'hold' as const);
+    const decision = fc.record({
+      bar: fc.integer({ min: 0, max: 3 }), action,
+      votes: fc.uniqueArray(fc.record({ agentId: fc.constantFrom('a', 'b', 'c', 'd'), action, weight: fc.double({ min: 0, max: 100, noNaN: true }) }), { selector: (v) => v.agentId, minLength: 1, maxLength: 4 }),
+    });
+    fc.assert(fc.property(fc.array(decision, { maxLength: 12 }), (ds) => {
+      const r = attributeConsensus(ds.map((d, k) => ({ decisionId: `d${k}`, ts: (d.bar + 1) * H, symbol: 'BTC/USDT', action: d.action, votes: d.votes })), book, 1);
+      expect(Object.values(r.perAgent).reduce((s, x) => s + x, 0)).toBeCloseTo(r.total, 9);
+      for (const id of Object.keys(r.perAgent)) {
+        const backed = ds.some((d) => d.action !== 'hold' && d.votes.some((v) => v.agentId === id && (v.action === d.action || d.votes.every((x) => x.action !== d.action || x.weight === 0))));
+        expect(backed).toBe(true);
+      }
+    }), { numRuns: 200 });
   });
 
   it('groups scores by the regime at the decision bar', () => {
