@@ -32,8 +32,11 @@ export const llmParamsSchema = z.strictObject({
   window: z.number().int().min(2).max(200).default(30),
   /** Decide every n-th bar (LLM calls cost money; daily decisions on hourly bars: every=24). */
   every: z.number().int().min(1).default(1),
-  /** Thinking counts against it on models that think. */
-  maxTokens: z.number().int().min(256).max(64_000).default(4096),
+  /**
+   * Thinking counts against it on models that think. At most 21,000: the SDK refuses a
+   * non-streaming call whose max_tokens could take over 10 minutes (above ~21,333).
+   */
+  maxTokens: z.number().int().min(256).max(21_000).default(4096),
   /** Not sent unless given (models from Claude 4.7 on reject it). */
   temperature: z.number().min(0).max(1).optional(),
   /** `any` forces a tool call; not allowed with thinking models (see agent.ts). */
