@@ -13,6 +13,7 @@ import type { SentimentReading } from '../../engine/agents/types.ts';
 import { timeframeToMs } from '../../engine/timeframe.ts';
 import type { Store } from '../../datasets/store.ts';
 import { pickExchange } from '../backtest.ts';
+import { analyzeSentiment } from '../agents/sentiment.ts';
 import { InProcessClaims, type Claim, type ClaimStore } from '../../live/claims.ts';
 import { placeWithClaim } from '../../live/claims-order.ts';
 
@@ -37,6 +38,7 @@ export interface SessionJournal extends JournalSink {
   entries(): readonly JournalEntry[];
 }
 
+/** Default: lab/agents/sentiment.ts over the store's Fear & Greed and headline tables. */
 export type SentimentProvider = (symbol: string, at: number) => SentimentReading | null | Promise<SentimentReading | null>;
 
 export interface SessionOptions {
@@ -206,7 +208,8 @@ export class TradingSession {
 
   async sentiment(symbol: string): Promise<SentimentReading | null> {
     const at = this.clock;
-    const r = (await this.opts.sentiment?.(symbol, at)) ?? null;
+    const provider = this.opts.sentiment ?? ((s: string, t: number) => analyzeSentiment(this.opts.store, s, t));
+    const r = (await provider(symbol, at)) ?? null;
     // Fenced here too: a provider that leaks the future is caught at the boundary, not trusted.
     return r !== null && r.ts <= at ? r : null;
   }

@@ -154,4 +154,32 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     const r = await call<{ status: string; limit: string }>(c, 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.1 });
     expect(r.data).toMatchObject({ status: 'rejected', limit: 'killSwitch' });
   });
+
+  it('analyze_sentiment from the store (the default source) reads only headlines stamped by the clock', async () => {
+    const c = await connect(new TradingSession({ store, clock: { kind: 'replay', at: CLOCK } }));
+    const r = await call<{ reading: { ts: number; score: number; samples: number } }>(c, 'analyze_sentiment', { symbol: 'ETH/USDT' });
+    expect(r.data.reading).toMatchObject({ samples: 1 });
+    expect(r.data.reading.score).toBeGreaterThan(0); // the +0.6 headline alone; the −1 one after the clock would turn it negative
+    expect(JSON.stringify(r)).not.toContain('POISON');
+  });
+
+  it('the replay clock never passes --replay-to: an order with no next bar in range stays open', async () => {
+    const session = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK, to: CLOCK + H / 2 } });
+    const c = await connect(session);
+    const r = await call<{ status: string; clock: number }>(c, 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
+    expect(r.data).toMatchObject({ status: 'open', clock: CLOCK });
+    const p = await call<{ openOrders: { amount: number }[]; positions: unknown[] }>(c, 'get_portfolio', { agentId: 'trend' });
+    expect(p.data.openOrders).toHaveLength(1);
+    expect(p.data.positions).toEqual([]);
+  });
+
+  it('a paper session fills at once at the last stored close (wall clock after the data)', async () => {
+    const now = T0 + 1_000 * H; // long after the last stored bar
+    const session = new TradingSession({ store, clock: { kind: 'paper' }, now: () => now });
+    const c = await connect(session);
+    const r = await call<{ status: string; price: number; amount: number }>(c, 'place_order', { agentId: 'paper', symbol: 'BTC/USDT', side: 'buy', notional: 299.5 });
+    // Last bar (199) closes at 100.5 + 199 = 299.5: a 299.5 notional is 1 BTC.
+    expect(r.data).toMatchObject({ status: 'filled', price: 299.5, amount: 1 });
+    expect(r.mode).toBe('paper');
+  });
 });

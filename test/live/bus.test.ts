@@ -81,3 +81,23 @@ describe('parseBusEvent (messages from outside are validated)', () => {
     if (!r.ok) expect(r.error).toMatch(why);
   });
 });
+
+describe('journal → bus bridge', () => {
+  it('publishes every journal entry with the journal\'s type and payload, after it is appended', async () => {
+    const { Journal } = await import('../../engine/journal.ts');
+    const { journalToBus } = await import('../../live/bus/journal-bridge.ts');
+    const bus = new InProcessBus();
+    const got: BusMessage[] = [];
+    await bus.subscribe({ group: 'desk', consumer: 'risk-monitor' }, (m) => void got.push(m));
+    const journal = new Journal();
+    const tee = journalToBus(journal, bus, 'agent-1');
+    tee.append('config_change', { key: 'weights', after: { rsi: 0.5 }, by: 'meta' }, 10);
+    tee.append('cancel', { id: 'o-1', reason: 'stale' }, 20);
+    await tee.drain();
+    await settle();
+    expect(got.map((m) => m.event)).toEqual(journal.entries().map((e) => ({ type: e.type, ts: e.ts, source: 'agent-1', payload: e.payload })));
+    // What was published is also what a consumer in another process would accept.
+    for (const m of got) expect(parseBusEvent(JSON.stringify(m.event)).ok).toBe(true);
+    await bus.close();
+  });
+});
