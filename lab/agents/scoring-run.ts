@@ -7,11 +7,12 @@ import { loadRun } from '../../datasets/runs.ts';
 import { readJournal } from '../../datasets/journal-store.ts';
 import { pickExchange } from '../backtest.ts';
 import {
-  agentScores, attributeConsensus, priceBook, reliabilityTable, scoreCalls, scoresByRegime,
-  type AgentScore, type ConsensusAttribution, type PriceSeries, type RegimeScore, type ReliabilityBucket,
+  agentScores, attributeConsensus, groupBy, priceBook, reliabilityTable, scoreCalls, scoresByRegime,
+  type AgentScore, type ScoredCall, type ConsensusAttribution, type PriceSeries, type RegimeScore, type ReliabilityBucket,
 } from './scoring.ts';
 import { callsFromJournal } from './scoring-journal.ts';
 import { factorImportance, type AgentImportance } from './importance.ts';
+import { learnFactorWeights, type FactorWeights, type LearnedWeights } from './meta.ts';
 import { selectionWalkForward, selectionWindows, type SelectionReport } from './selection.ts';
 
 /**
@@ -31,6 +32,8 @@ export const scoreRunOptionsSchema = z.object({
   buckets: z.number().int().min(1).max(100).default(10),
   /** What factor importance explains: the call being right, or the price rising (lab/agents/importance.ts). */
   importanceTarget: z.enum(['call', 'price']).default('call'),
+  /** Also learn each agent's factor weights from all its calls (lab/agents/meta.ts), for its next run. */
+  learn: z.boolean().default(false),
   /** Walk-forward regime selection: first training span and test windows, in bars. */
   selection: z.object({ trainBars: z.number().int().min(1), testBars: z.number().int().min(1) }).optional(),
 });
@@ -50,6 +53,27 @@ export interface RunScore {
   readonly importance: readonly AgentImportance[];
   readonly regimes?: readonly RegimeScore[];
   readonly selection?: SelectionReport;
+  readonly learned?: readonly LearnedAgentWeights[];
+}
+
+export interface LearnedAgentWeights extends LearnedWeights {
+  readonly agentId: string;
+  /** The mean of the weights the agent journaled with its calls. */
+  readonly prior: FactorWeights;
+}
+
+/** Per agent with journaled weights: new weights learned from all its scored calls. */
+export function learnFromRun(scored: readonly ScoredCall[]): LearnedAgentWeights[] {
+  const out: LearnedAgentWeights[] = [];
+  for (const [agentId, cs] of [...groupBy(scored, (c) => c.agentId)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const sum: Record<string, number> = {};
+    for (const c of cs) for (const [k, w] of Object.entries(c.weights)) if (Number.isFinite(w)) sum[k] = (sum[k] ?? 0) + w;
+    const prior: Record<string, number> = {};
+    for (const k of Object.keys(sum).sort()) prior[k] = sum[k]! / cs.length;
+    if (Object.keys(prior).length === 0) continue;
+    out.push({ agentId, prior, ...learnFactorWeights(prior, cs) });
+  }
+  return out;
 }
 
 export async function scoreRun(store: Store, runId: string, raw: ScoreRunOptions = {}, regime: RegimeOptions = {}): Promise<RunScore> {
@@ -85,5 +109,6 @@ export async function scoreRun(store: Store, runId: string, raw: ScoreRunOptions
     agents, consensus: attribution, reliability, importance,
     ...(o.byRegime ? { regimes: scoresByRegime(scored) } : {}),
     ...(selection ? { selection } : {}),
+    ...(o.learn ? { learned: learnFromRun(scored) } : {}),
   };
 }

@@ -16,6 +16,7 @@ const optionsSchema = z.object({
   seed: z.number().int('must be an integer').optional(),
   minSamples: z.number().int().min(2, 'must be at least 2').default(30),
   importance: z.enum(['call', 'price']).default('call'),
+  learn: z.boolean().optional(),
   walkForward: z.string().regex(/^\d+:\d+$/, 'expects TRAIN:TEST in bars, e.g. 500:250').optional(),
   db: z.string().optional(),
   json: z.boolean().optional(),
@@ -32,6 +33,7 @@ export function registerAgentScore(agents: Command): void {
     .option('--seed <n>', 'seed of the permutation shuffles (default: the run\'s seed)', parseNumberOption('--seed'))
     .option('--min-samples <n>', 'fewest calls with factors for a factor-importance figure', parseNumberOption('--min-samples'), 30)
     .addOption(new Option('--importance <target>', 'factor importance explains: call (the agent\'s call was right) or price (the price rose)').choices(['call', 'price']).default('call'))
+    .option('--learn', 'also learn each agent\'s factor weights from all its calls (meta-learning), for its next run')
     .option('--walk-forward <train:test>', 'also evaluate regime-weighted agent selection walk-forward (spans in bars)');
   addDbOption(cmd);
   addJsonOption(cmd);
@@ -46,6 +48,7 @@ export function registerAgentScore(agents: Command): void {
         horizon: o.horizon, byRegime: o.by === 'regime', minSamples: o.minSamples, importanceTarget: o.importance,
         ...(o.exchange ? { exchange: o.exchange } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.learn ? { learn: true } : {}),
         ...(o.walkForward ? { selection: { trainBars: train, testBars: test } } : {}),
       });
       if (o.json) printJson(r);
@@ -87,6 +90,13 @@ export function formatRunScore(r: RunScore): string {
   if (r.regimes) {
     s += '\nby regime at the decision bar\n';
     s += table(['regime', 'agent', 'calls', 'hit rate', 'Brier', 'call P&L'], r.regimes.map((x) => [x.regime, x.agentId, String(x.n), pct(x.hitRate), num(x.brier), pct(x.pnl)]));
+  }
+  if (r.learned) {
+    s += '\nlearned factor weights (from all calls with an outcome; prior = the mean journaled weights)\n';
+    for (const l of r.learned) {
+      const w = Object.entries(l.weights).map(([k, v]) => `${k} ${num(l.prior[k]!, 2)}→${num(v, 2)}`).join(', ');
+      s += `  ${l.agentId} (${l.samples} calls${l.learned ? '' : ', prior kept'}): ${w}\n`;
+    }
   }
   if (r.selection) {
     s += `\nregime-weighted selection, walk-forward (${r.selection.windows.length} windows): P&L ${pct(r.selection.pnl)} vs equal weights ${pct(r.selection.equalPnl)}\n`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { journalWeightChanges, learnFactorWeights, metaLearnWalkForward } from '../../../lab/agents/meta.ts';
+import { learnFromRun } from '../../../lab/agents/scoring-run.ts';
 import { Journal, verify } from '../../../engine/journal.ts';
 import { createRng } from '../../../engine/rng.ts';
 import type { ScoredCall } from '../../../lab/agents/scoring.ts';
@@ -80,5 +81,20 @@ describe('walk-forward meta-learning', () => {
     const e = j.entries()[0]!;
     expect(e).toMatchObject({ type: 'config_change', ts: windows[0]!.from, payload: { key: 'agents.cons.factorWeights', before: prior, by: 'meta-learning' } });
     expect(verify(j.entries()).ok).toBe(true);
+  });
+});
+
+describe('learning from a whole run', () => {
+  it('starts from the mean of the weights the agent journaled and learns from all its calls', () => {
+    const h = Array.from({ length: 20 }, (_, i) => {
+      const r = i % 2 ? -0.01 : 0.01;
+      return { ...call(i * H, { rsi: Math.sign(r), macd: 0.5 }, r), weights: i < 10 ? { rsi: 0.4, macd: 0.6 } : { rsi: 0.6, macd: 0.4 } };
+    });
+    const [l] = learnFromRun([...h, { ...h[0]!, agentId: 'plain', weights: {} }]);
+    expect(l!.agentId).toBe('cons');
+    expect(Object.keys(l!.prior)).toEqual(['macd', 'rsi']);
+    expect(l!.prior.macd).toBeCloseTo(0.5, 12);
+    expect(l!.prior.rsi).toBeCloseTo(0.5, 12);
+    expect(l!.weights.rsi).toBeCloseTo(0.75, 12); // as worked by hand above
   });
 });
