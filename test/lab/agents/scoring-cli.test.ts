@@ -88,7 +88,9 @@ describe('cs agents score', () => {
     expect(r.out).toMatch(/^fade\s+\d+/m);
     expect(r.out).toMatch(/by regime at the decision bar/);
     expect(r.out).toMatch(/regime-weighted selection, walk-forward \(\d+ windows\)/);
-    const j = JSON.parse((await csInProcess(['agents', 'score', runId, '--by', 'regime', '--json', '--db', db])).out);
+    const j = JSON.parse((await csInProcess(['agents', 'score', runId, '--by', 'regime', '--learn', '--json', '--db', db])).out);
+    // the desk journals weights { move: 1 }: that is the prior learning starts from
+    expect(j.learned.map((l: { agentId: string; prior: object }) => [l.agentId, l.prior])).toEqual([['fade', { move: 1 }], ['momentum', { move: 1 }]]);
     const total = j.regimes.filter((x: { agentId: string }) => x.agentId === 'momentum').reduce((s: number, x: { n: number }) => s + x.n, 0);
     expect(total).toBe(j.agents.find((a: { agentId: string }) => a.agentId === 'momentum').n);
   }, 30_000);
