@@ -42,8 +42,8 @@ export { equityChart, underwaterChart, monthlyReturnsHeatmap, monthlyReturnsChar
 export { detectRegimes, resolveRegimeOptions, REGIMES, type RegimeOptions } from './engine/agents/regime.ts';
 export { scoreCalls, scoreCall, agentScores, attributeConsensus, brierScore, reliabilityTable, scoresByRegime, priceBook, outcomeAt, lastClosedBar, direction as callDirection, type AgentCall, type CallAction, type ConsensusCall, type Vote as ScoringVote, type ScoredCall, type AgentScore, type ReliabilityBucket, type ConsensusAttribution, type RegimeScore, type PriceBook, type PriceSeries, type Outcome as CallOutcome } from './lab/agents/scoring.ts';
 export { callsFromJournal, callsFromDecision, agentDecisionsIn, type JournalCalls } from './lab/agents/scoring-journal.ts';
-export { scoreRun, scoreRunOptionsSchema, type RunScore, type ScoreRunOptions } from './lab/agents/scoring-run.ts';
-export { permutationImportance, factorImportance, fitLogistic, samplesOf as importanceSamples, type FactorImportance, type AgentImportance, type ImportanceResult, type ImportanceOptions, type LogisticModel } from './lab/agents/importance.ts';
+export { scoreRun, scoreRunOptionsSchema, learnFromRun, type RunScore, type ScoreRunOptions, type LearnedAgentWeights } from './lab/agents/scoring-run.ts';
+export { permutationImportance, factorImportance, fitLogistic, samplesOf as importanceSamples, type ImportanceTarget, type FactorImportance, type AgentImportance, type ImportanceResult, type ImportanceOptions, type LogisticModel } from './lab/agents/importance.ts';
 export { learnFactorWeights, metaLearnWalkForward, journalWeightChanges, factorSkill, reweightedScore, type FactorWeights, type LearnedWeights, type MetaOptions, type MetaWindow, type MetaWindowResult } from './lab/agents/meta.ts';
 export { learnRegimeWeights, selectionWalkForward, selectionWindows, deskPnl, weightsFor as regimeWeightsFor, type RegimeWeights, type SelectionReport, type SelectionWindowResult, type SelectionOptions } from './lab/agents/selection.ts';
 export { LlmAgent, PromptNotRecorded, type LlmAgentOptions, type LlmAgentDecision } from './lab/agents/llm/agent.ts';
