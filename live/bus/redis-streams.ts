@@ -21,6 +21,12 @@ export interface RedisStreamBusOptions {
   readonly onInvalid?: (m: InvalidMessage) => void;
   /** A handler failed; the event stays pending and is reclaimed after `claimIdleMs`. */
   readonly onHandlerError?: (m: BusMessage, error: unknown) => void;
+  /**
+   * Deliveries after which a reclaimed event is given up on (acknowledged and passed to
+   * `onDeadLetter`), so one event every handler chokes on cannot circulate for ever. Default 5.
+   */
+  readonly maxDeliveries?: number;
+  readonly onDeadLetter?: (m: BusMessage, deliveries: number) => void;
 }
 
 type Entry = [id: string, fields: string[] | null];
@@ -135,6 +141,16 @@ class RedisSubscription implements Subscription {
       await this.conn.call('XACK', stream, this.opts.group, id);
       this.bus.opts.onInvalid?.({ id, error: parsed.error, raw });
       return;
+    }
+    if (redelivered) {
+      // XAUTOCLAIM counted this delivery; XPENDING tells how many there have been.
+      const p = (await this.conn.call('XPENDING', stream, this.opts.group, id, id, '1')) as [string, string, number, number][];
+      const deliveries = Number(p[0]?.[3] ?? 0);
+      if (deliveries > (this.bus.opts.maxDeliveries ?? 5)) {
+        await this.conn.call('XACK', stream, this.opts.group, id);
+        this.bus.opts.onDeadLetter?.({ id, event: parsed.event, redelivered }, deliveries - 1);
+        return;
+      }
     }
     const types = this.opts.types;
     if (types === undefined || types.includes(parsed.event.type)) {

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RedisClaims } from '../../live/claims.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { openStore, type Store } from '../../datasets/store.ts';
@@ -181,5 +183,26 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     // Last bar (199) closes at 100.5 + 199 = 299.5: a 299.5 notional is 1 BTC.
     expect(r.data).toMatchObject({ status: 'filled', price: 299.5, amount: 1 });
     expect(r.mode).toBe('paper');
+  });
+
+  it('two sessions (two servers) sharing Redis claims: an agent on one blocks the same trade on the other', async () => {
+    const prefix = `test:mcp-claims:${randomUUID()}`;
+    const c1 = new RedisClaims(inject('redisUrl'), prefix);
+    const c2 = new RedisClaims(inject('redisUrl'), prefix);
+    try {
+      const s1 = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, claims: c1 });
+      const s2 = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, claims: c2 });
+      const a = await call<{ status: string }>(await connect(s1), 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
+      expect(a.data.status).toBe('filled');
+      const b = await call<{ status: string; limit: string; message: string }>(await connect(s2), 'place_order', { agentId: 'aggressive', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
+      expect(b.data).toMatchObject({ status: 'rejected', limit: 'claim' });
+      expect(b.data.message).toMatch(/claimed by trend/);
+      // Selling is another trade: not blocked.
+      const sell = await call<{ status: string }>(await connect(s2), 'place_order', { agentId: 'aggressive', symbol: 'BTC/USDT', side: 'sell', amount: 0.01 });
+      expect(sell.data.status).not.toBe('rejected');
+    } finally {
+      await c1.close();
+      await c2.close();
+    }
   });
 });

@@ -99,7 +99,7 @@ describe('claims across processes (real redis-server)', () => {
     const check = new RedisClaims(redisUrl, prefix);
     stores.push(check);
     expect(await check.holder(BTC_BUY)).toMatchObject({ owner: winners[0] });
-  });
+  }, 120_000);
 });
 
 describe('the claim-aware order path', () => {

@@ -105,5 +105,22 @@ describe('Redis Streams bus (real redis-server)', () => {
     for (const c of cs.slice(1)) c.child.kill('SIGTERM');
     await Promise.all(cs.slice(1).map((c) => c.exited));
     await bus.close();
+  }, 120_000);
+
+  it('a handler that always fails: the event is reclaimed and retried, then dead-lettered after maxDeliveries', async () => {
+    const stream = uid();
+    const dead: [string, number][] = [];
+    const bus = new RedisStreamBus({ url: redisUrl, stream, blockMs: 50, claimIdleMs: 100, maxDeliveries: 3, onDeadLetter: (m, n) => dead.push([m.id, n]) });
+    let attempts = 0;
+    await bus.subscribe({ group: 'g', consumer: 'c' }, () => {
+      attempts++;
+      throw new Error('cannot handle this one');
+    });
+    const id = await bus.publish(bar(7));
+    await until(() => dead.length === 1, 10_000);
+    expect(dead).toEqual([[id, 3]]);
+    expect(attempts).toBe(3);
+    expect(await bus.pendingCount('g')).toBe(0);
+    await bus.close();
   });
 });
