@@ -32,7 +32,10 @@ export interface OrderOutcome {
   readonly fees: number;
   /** The symbol's last price in the journal (run_end), null when the run has not ended. */
   readonly mark: number | null;
-  /** Filled amount marked at `mark`, fees included; null when nothing filled or no mark. */
+  /**
+   * Filled amount marked at `mark`, fees included: for a buy what holding it to the mark made, for
+   * a sell what not holding it did (positive when the price fell after). Null when nothing filled or no mark.
+   */
   readonly pnlAtMark: number | null;
 }
 
@@ -184,7 +187,7 @@ export function decisionHtml(view: DecisionView): string {
       .join('')}</tbody></table>`;
   const outcome = view.outcomes.length === 0
     ? '<p class="muted">Nothing traded, so no outcome to mark.</p>'
-    : `<table class="outcome"><thead><tr><th>order</th><th>filled</th><th>average price</th><th>fees</th><th>last price</th><th>P&amp;L at last price (after fees)</th></tr></thead><tbody>${view.outcomes
+    : `<table class="outcome"><thead><tr><th>order</th><th>filled</th><th>average price</th><th>fees</th><th>last price</th><th title="buys: gain of holding the bought amount to the last price; sells: loss avoided (or gain missed) by not holding it">P&amp;L vs last price, after fees</th></tr></thead><tbody>${view.outcomes
       .map((o) => `<tr>${cell(o.orderId)}${cell(fmt(o.filled), 'num')}${cell(fmt(o.avgPrice), 'num')}${cell(fmt(o.fees), 'num')}${cell(fmt(o.mark), 'num')}${cell(o.pnlAtMark === null ? '–' : o.pnlAtMark.toFixed(2), `num pnl${o.pnlAtMark !== null && o.pnlAtMark < 0 ? ' loss' : ''}`)}</tr>`)
       .join('')}</tbody></table>`;
   const chain = `<table class="chain"><thead><tr><th>seq</th><th>time</th><th>entry</th><th>prev hash</th><th>hash</th><th>link</th></tr></thead><tbody>${view.evidence
