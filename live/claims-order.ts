@@ -1,11 +1,12 @@
 import type { Side } from '../engine/types.ts';
 import type { OrderType } from '../engine/orders.ts';
+import type { DecisionRecord } from '../engine/decision.ts';
 import type { JournalPayloads, Rejection } from '../engine/journal.ts';
 import { describeClaim, type Claim, type ClaimStore } from './claims.ts';
 
 /** Where the refusal is recorded: the in-memory Journal and the durable FileJournal both fit. */
 export interface RejectionSink {
-  append(type: 'order_rejected', payload: JournalPayloads['order_rejected'], ts: number): unknown;
+  append(type: 'order_rejected' | 'decision', payload: JournalPayloads['order_rejected'] | JournalPayloads['decision'], ts: number): unknown;
 }
 
 export interface ClaimedOrderRequest {
@@ -19,6 +20,11 @@ export interface ClaimedOrderRequest {
   readonly opening: boolean;
   /** Replay clock of the decision (journal time). */
   readonly ts: number;
+  /**
+   * The decision behind the order, journaled (with a rejected outcome) when the claim refuses it,
+   * so the refusal is explained like any other; without it only the rejection is journaled.
+   */
+  readonly decision?: Omit<DecisionRecord, 'orderIds' | 'outcome'>;
 }
 
 export type ClaimedResult<R> =
@@ -50,7 +56,10 @@ export async function placeWithClaim<R>(
       message: `claim ${req.symbol} ${req.side}: ${describeClaim(key, r.holder)}; ${req.agentId} may not open the same trade`,
       owner: r.holder.owner,
     };
-    await journal.append('order_rejected', { id: req.id, agentId: req.agentId, symbol: req.symbol, side: req.side, type: req.type, amount: req.amount, breach }, req.ts);
+    if (req.decision) {
+      await journal.append('decision', { ...req.decision, orderIds: [req.id], outcome: { status: 'rejected', limit: 'claim', message: breach.message } }, req.ts);
+    }
+    await journal.append('order_rejected', { id: req.id, ...(req.decision ? { decisionId: req.decision.id } : {}), agentId: req.agentId, symbol: req.symbol, side: req.side, type: req.type, amount: req.amount, breach }, req.ts);
     return { ok: false, breach };
   }
   return { ok: true, claim: r.claim, result: await place(r.claim) };

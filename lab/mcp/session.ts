@@ -279,7 +279,10 @@ export class TradingSession {
     const placed = await placeWithClaim(
       this.claims,
       { append: (t, p, ts) => this.sink().append(t, p, ts) },
-      { id: `${o.agentId}-claim-${++this.rejectSeq}`, agentId: o.agentId, symbol: o.symbol, side: o.side, type: o.type as OrderType, amount: o.amount ?? o.notional! / refPrice, opening, ts: a.engine.ts },
+      {
+        id: `${o.agentId}-claim-${++this.rejectSeq}`, agentId: o.agentId, symbol: o.symbol, side: o.side, type: o.type as OrderType, amount: o.amount ?? o.notional! / refPrice, opening, ts: a.engine.ts,
+        decision: { id: `${o.agentId}-claim-D${this.rejectSeq}`, ts: a.engine.ts, agentId: o.agentId, symbol: o.symbol, action: o.side, factors: { via: 'mcp' }, weights: {}, confidence: o.confidence ?? 50, reasoning: o.reasoning ?? '' },
+      },
       this.claimTtl,
       () => {
         const reason = { reasoning: o.reasoning ?? '', confidence: o.confidence ?? 50, factors: { via: 'mcp' } };
@@ -292,7 +295,7 @@ export class TradingSession {
     );
     if (!placed.ok) {
       await this.flush();
-      return { status: 'rejected', orderId: null, decisionId: null, agentId: o.agentId, symbol: o.symbol, side: o.side, amount: o.amount ?? o.notional! / refPrice, limit: 'claim', message: placed.breach.message, clock: this.clock };
+      return { status: 'rejected', orderId: null, decisionId: `${o.agentId}-claim-D${this.rejectSeq}`, agentId: o.agentId, symbol: o.symbol, side: o.side, amount: o.amount ?? o.notional! / refPrice, limit: 'claim', message: placed.breach.message, clock: this.clock };
     }
     if (placed.claim) a.claims.set(`${o.symbol}|${o.side}`, placed.claim);
     const { id, decision } = placed.result;

@@ -112,6 +112,12 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     expect(r.data.message).toMatch(/claimed by trend/);
     const rej = session.journal.entries().filter((e) => e.type === 'order_rejected');
     expect(rej.map((e) => (e.payload as { breach: { limit: string } }).breach.limit)).toEqual(['claim']);
+    // The refused decision is journaled and explained like any other.
+    const d = await call<{ decisions: { decision: { agentId: string; outcome: { limit: string } }; events: { type: string }[] }[] }>(c, 'get_decisions', { agentId: 'conservative' });
+    expect(d.data.decisions).toHaveLength(1);
+    expect(d.data.decisions[0]!.decision.outcome).toMatchObject({ status: 'rejected', limit: 'claim' });
+    expect(d.data.decisions[0]!.events.map((e) => e.type)).toEqual(['order_rejected']);
+    expect(verify(session.journal.entries()).ok).toBe(true);
   });
 
   it('bad arguments: a clear tool error, nothing placed, the journal unchanged', async () => {
