@@ -1,15 +1,16 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../engine/errors.ts';
 import { Journal } from '../../engine/journal.ts';
 import { openStore } from '../../datasets/store.ts';
 import { writeJournal } from '../../datasets/journal-store.ts';
 import { decisionHtml, decisionView } from '../../reports/decision-view.ts';
-import { csInProcess as cs, ROOT } from '../support/cli.ts';
+import { csInProcess as cs } from '../support/cli.ts';
+import { artifactPath, launchBrowser, watchPage } from '../support/browser.ts';
 import { clone, sampleJournal, T0 } from '../engine/journal.support.ts';
 
 /**
@@ -81,10 +82,7 @@ describe('cs audit decision --html, in real Chromium', () => {
     const s = await openStore(db);
     await writeJournal(s, 'r1', entries);
     await s.close();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
@@ -92,14 +90,10 @@ describe('cs audit decision --html, in real Chromium', () => {
 
   async function open(file: string) {
     const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
-    page.on('pageerror', (e) => void problems.push(e.message));
-    page.on('requestfailed', (r) => void problems.push(`failed ${r.url()}`));
-    const requests: string[] = [];
-    page.on('request', (r) => void requests.push(r.url()));
+    const w = watchPage(page);
     await page.goto(pathToFileURL(file).href);
-    return { page, problems, requests };
+    const problems = (): string[] => [...w.consoleErrors, ...w.pageErrors, ...w.failedRequests, ...w.dialogs];
+    return { page, problems, requests: w.requests };
   }
 
   it('d4: factors with weight bars, the rejection with the limit hit, the chain links and the verified badge', async () => {
@@ -124,9 +118,8 @@ describe('cs audit decision --html, in real Chromium', () => {
         ['15', 'order_rejected', entries[13]!.hash, entries[14]!.hash, '✓ links to seq 14'],
       ]);
       expect(await page.locator('.reasoning').textContent()).toBe('RSI oversold');
-      mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
-      await page.screenshot({ path: join(ROOT, 'test-artifacts', 'audit-decision-d4.png'), fullPage: true });
-      expect(problems).toEqual([]);
+      await page.screenshot({ path: artifactPath('audit-decision-d4.png'), fullPage: true });
+      expect(problems()).toEqual([]);
     } finally {
       await page.close();
     }
@@ -141,7 +134,7 @@ describe('cs audit decision --html, in real Chromium', () => {
       expect(await page.locator('table.fills tbody tr').count()).toBe(2);
       expect(await page.locator('table.outcome td.pnl').textContent()).toBe('11.90');
       expect(await page.locator('table.orders td.status').textContent()).toBe('filled');
-      expect(problems).toEqual([]);
+      expect(problems()).toEqual([]);
     } finally {
       await page.close();
     }
@@ -158,6 +151,7 @@ describe('cs audit decision --html, in real Chromium', () => {
       expect(await h.page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned ?? null)).toBeNull();
       expect(await h.page.locator('script, img').count()).toBe(0);
       expect(await h.page.locator('.reasoning').textContent()).toBe('<script>window.__pwned=2</script>');
+      expect(h.problems()).toEqual([]);
     } finally {
       await h.page.close();
     }
