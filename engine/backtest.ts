@@ -141,22 +141,22 @@ export class SymbolState {
   readonly scratch: MutableColumns;
   lastDataTs = -Infinity;
   barIndex = -1;
-  readonly view: PositionView;
+  readonly view: LivePosition;
   constructor(readonly symbol: string, readonly idx: number, portfolio: Portfolio, readonly book: SymbolBook) {
     this.scratch = oneRow(symbol);
-    this.view = new LivePosition(symbol, idx, portfolio);
+    this.view = new LivePosition(symbol, portfolio);
+    this.view.qty = portfolio.qtyAt(idx);
   }
 }
 
 /**
- * A strategy's live view of one position. Prototype getters, not closures in an object literal:
- * V8 inlines these into the strategy, so reading `qty` every bar does not box a float.
+ * A strategy's live view of one position. `qty`, read by most strategies every bar, is a plain
+ * field the engine refreshes on each fill of the symbol (the only thing that changes it): a getter
+ * V8 does not inline returns a boxed float, an allocation per bar.
  */
 class LivePosition implements PositionView {
-  constructor(readonly symbol: string, private readonly idx: number, private readonly portfolio: Portfolio) {}
-  get qty(): number {
-    return this.portfolio.qtyAt(this.idx);
-  }
+  qty = 0;
+  constructor(readonly symbol: string, private readonly portfolio: Portfolio) {}
   get avgPrice(): number {
     return this.portfolio.position(this.symbol).avgPrice;
   }
@@ -272,6 +272,11 @@ export class Engine implements EngineView {
     let d = this.defaultMarkets.get(symbol);
     if (d === undefined) this.defaultMarkets.set(symbol, (d = defaultMarket(symbol)));
     return d;
+  }
+
+  /** The strategy's live view of a position. */
+  positionView(symbol: string): PositionView {
+    return this.state(symbol).view;
   }
 
   /** The per-symbol handle the columnar driver passes to `barOf`. */
@@ -636,6 +641,8 @@ export class Engine implements EngineView {
         this.journal?.append('order_rejected', { id: e.order.id, decisionId: e.order.decisionId, agentId: e.order.agentId, breach: { limit: 'broker', message: e.reason } }, e.ts);
         break;
       case 'filled': {
+        const st = this.states[this.portfolio.symbolIndex(e.fill.symbol)];
+        if (st !== undefined) st.view.qty = this.portfolio.qtyAt(st.idx);
         this.fills.add(e.fill);
         if (d) {
           const o = e.order;
@@ -656,114 +663,125 @@ export class Engine implements EngineView {
   // ---- the strategy's context -------------------------------------------------------------
 
   private makeContext(): StrategyContext<unknown> {
-    const engine = this;
-    const sizing: Sizing = {
-      allIn: () => ALL_IN,
-      fraction: (f) => ({ kind: 'fraction', fraction: f }),
-      notional: (x) => ({ kind: 'notional', notional: x }),
-      qty: (q) => q,
-    };
-    const portfolioView: PortfolioView = {
-      get cash() {
-        return engine.portfolio.cash;
-      },
-      get equity() {
-        return engine.portfolio.equity();
-      },
-      position: (s) => engine.state(s).view,
-    };
-    const valueSlow = (name: string, output: string | undefined, symbol: string | undefined): number => {
-      const slot = slotOf(name);
-      const st = symbol === undefined ? engine.current : engine.stateBySymbol.get(symbol);
-      if (!st) return NaN;
-      let oi = 0;
-      if (output !== undefined) {
-        oi = engine.slots[slot]!.outputs.indexOf(output);
-        if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${engine.slots[slot]!.outputs.join(', ')})`);
-      }
-      const batch = st.batch;
-      if (batch !== null) return st.barIndex < 0 ? NaN : batch[slot]![oi]![st.barIndex]!;
-      return st.kernels[slot]!.value(oi);
-    };
-    // A strategy declares a handful of indicators and names them with string literals, which are
-    // interned: comparing by identity over a short array beats hashing the name on every read.
-    const slotOf = (name: string): number => {
-      const slots = engine.slots;
-      for (let i = 0; i < slots.length; i++) if (slots[i]!.name === name) return i;
-      throw new InputError(`indicator "${name}" was not declared in init()`);
-    };
-    return {
-      params: this.params,
-      get now() {
-        return engine.ts;
-      },
-      rng: this.rng.fork('strategy'),
-      symbols: this.symbols,
-      agentId: this.agentId,
-      indicator(name, kind, params = {}) {
-        if (engine.initialized) throw new InputError('indicators must be declared in init()');
-        if (engine.slotByName.has(name)) throw new InputError(`indicator "${name}" declared twice`);
-        const probe = createIndicator(kind, params);
-        engine.slotByName.set(name, engine.slots.length);
-        engine.slots.push({ name, kind, params, outputs: probe.outputs });
-        for (const st of engine.states) st.kernels.push(createIndicator(kind, params));
-      },
-      // Small on purpose: V8 inlines it into the strategy, so the float it returns is not boxed.
-      value(name, output, symbol) {
-        const st = engine.current;
-        if (output === undefined && symbol === undefined && st !== null && st.batch !== null && st.barIndex >= 0) {
-          return st.batch[slotOf(name)]![0]![st.barIndex]!;
-        }
-        return valueSlow(name, output, symbol);
-      },
-      position: (s) => (engine.current !== null && engine.current.symbol === s ? engine.current : engine.state(s)).view,
-      portfolio: portfolioView,
-      get decisions() {
-        return engine.decisions.records();
-      },
-      openOrders: (s) => engine.broker.openOrders(s),
-      sizing,
-      buy: (s, o) => engine.place(s, 'buy', o, 'buy'),
-      sell: (s, o) => engine.place(s, 'sell', o, 'sell'),
-      close(s, reason) {
-        const q = engine.portfolio.qty(s);
-        if (q === 0) return null;
-        return engine.place(s, q > 0 ? 'sell' : 'buy', { size: Math.abs(q), reduceOnly: true, ...(reason ? { reason } : {}) }, 'close');
-      },
-      bracket: (s, side, o) => engine.bracket(s, side, o),
-      oco(s, a, b) {
-        const group = `OCO${++engine.ocoSeq}`;
-        const d = engine.decide(s, a.side, a.reason ?? b.reason);
-        const ia = engine.place(s, a.side, a, a.side, { ocoGroup: group, decision: d });
-        const ib = engine.place(s, b.side, b, b.side, { ocoGroup: group, decision: d });
-        if (ia === null || ib === null) {
-          if (ia) engine.broker.cancel(ia, engine.ts, 'OCO partner rejected');
-          if (ib) engine.broker.cancel(ib, engine.ts, 'OCO partner rejected');
-          return null;
-        }
-        return [ia, ib];
-      },
-      cancel(id, reason) {
-        const o = engine.broker.order(id);
-        if (!o) return false;
-        engine.decide(o.symbol, 'cancel', reason);
-        return engine.broker.cancel(id, engine.ts, reason?.reasoning ?? 'cancelled by strategy');
-      },
-      hold: (s, reason) => engine.decisions.id(engine.decide(s, 'hold', reason)),
-      cancelAll(s) {
-        let n = 0;
-        for (const o of engine.broker.openOrders(s)) if (engine.broker.cancel(o.id, engine.ts, 'cancel all')) n++;
-        return n;
-      },
-      setTimer(t) {
-        if (!(t > engine.ts)) return;
-        const timers = engine.timers;
-        let i = timers.length;
-        while (i > 0 && timers[i - 1]! > t) i--;
-        timers.splice(i, 0, t);
-      },
-    };
+    // Data fields only, always in this order (one hidden class); the methods are shared.
+    const ctx = Object.create(Engine.contextMethods) as ContextFields;
+    ctx.engine = this;
+    ctx.params = this.params;
+    ctx.rng = this.rng.fork('strategy');
+    ctx.symbols = this.symbols;
+    ctx.agentId = this.agentId;
+    ctx.portfolio = new LivePortfolio(this.portfolio, this);
+    ctx.sizing = SIZING;
+    return ctx as unknown as StrategyContext<unknown>;
   }
+
+  /** An indicator read that is not the common case (another output, another symbol, the event path). */
+  private valueSlow(name: string, output: string | undefined, symbol: string | undefined): number {
+    const slot = slotOf(this.slots, name);
+    const st = symbol === undefined ? this.current : this.stateBySymbol.get(symbol);
+    if (!st) return NaN;
+    let oi = 0;
+    if (output !== undefined) {
+      oi = this.slots[slot]!.outputs.indexOf(output);
+      if (oi < 0) throw new InputError(`indicator "${name}" has no output "${output}" (has ${this.slots[slot]!.outputs.join(', ')})`);
+    }
+    const batch = st.batch;
+    if (batch !== null) return st.barIndex < 0 ? NaN : batch[slot]![oi]![st.barIndex]!;
+    return st.kernels[slot]!.value(oi);
+  }
+
+  /**
+   * The strategy context's methods, on one prototype shared by every run. Closures made per run
+   * were new functions each run: V8 had inlined the previous run's into the strategy, threw that
+   * code away (a deopt per run), and once a call site had seen several it stopped inlining — so
+   * `value()` and `qty` came back as boxed floats, an allocation per bar.
+   */
+  private static readonly contextMethods: ThisType<ContextFields> & Omit<StrategyContext<unknown>, 'params' | 'rng' | 'symbols' | 'agentId' | 'portfolio' | 'sizing'> = {
+    get now() {
+      return this.engine.ts;
+    },
+    get decisions() {
+      return this.engine.decisions.records();
+    },
+    indicator(name, kind, params = {}) {
+      const engine = this.engine;
+      if (engine.initialized) throw new InputError('indicators must be declared in init()');
+      if (engine.slotByName.has(name)) throw new InputError(`indicator "${name}" declared twice`);
+      const probe = createIndicator(kind, params);
+      engine.slotByName.set(name, engine.slots.length);
+      engine.slots.push({ name, kind, params, outputs: probe.outputs });
+      for (const st of engine.states) st.kernels.push(createIndicator(kind, params));
+    },
+    // Small on purpose: V8 inlines it into the strategy, so the float it returns is not boxed.
+    value(name, output, symbol) {
+      const engine = this.engine;
+      const st = engine.current;
+      if (output === undefined && symbol === undefined && st !== null && st.batch !== null && st.barIndex >= 0) {
+        return st.batch[slotOf(engine.slots, name)]![0]![st.barIndex]!;
+      }
+      return engine.valueSlow(name, output, symbol);
+    },
+    position(s) {
+      const engine = this.engine;
+      return (engine.current !== null && engine.current.symbol === s ? engine.current : engine.state(s)).view;
+    },
+    openOrders(s) {
+      return this.engine.broker.openOrders(s);
+    },
+    buy(s, o) {
+      return this.engine.place(s, 'buy', o, 'buy');
+    },
+    sell(s, o) {
+      return this.engine.place(s, 'sell', o, 'sell');
+    },
+    close(s, reason) {
+      const engine = this.engine;
+      const q = engine.portfolio.qty(s);
+      if (q === 0) return null;
+      return engine.place(s, q > 0 ? 'sell' : 'buy', { size: Math.abs(q), reduceOnly: true, ...(reason ? { reason } : {}) }, 'close');
+    },
+    bracket(s, side, o) {
+      return this.engine.bracket(s, side, o);
+    },
+    oco(s, a, b) {
+      const engine = this.engine;
+      const group = `OCO${++engine.ocoSeq}`;
+      const d = engine.decide(s, a.side, a.reason ?? b.reason);
+      const ia = engine.place(s, a.side, a, a.side, { ocoGroup: group, decision: d });
+      const ib = engine.place(s, b.side, b, b.side, { ocoGroup: group, decision: d });
+      if (ia === null || ib === null) {
+        if (ia) engine.broker.cancel(ia, engine.ts, 'OCO partner rejected');
+        if (ib) engine.broker.cancel(ib, engine.ts, 'OCO partner rejected');
+        return null;
+      }
+      return [ia, ib];
+    },
+    cancel(id, reason) {
+      const engine = this.engine;
+      const o = engine.broker.order(id);
+      if (!o) return false;
+      engine.decide(o.symbol, 'cancel', reason);
+      return engine.broker.cancel(id, engine.ts, reason?.reasoning ?? 'cancelled by strategy');
+    },
+    hold(s, reason) {
+      const engine = this.engine;
+      return engine.decisions.id(engine.decide(s, 'hold', reason));
+    },
+    cancelAll(s) {
+      const engine = this.engine;
+      let n = 0;
+      for (const o of engine.broker.openOrders(s)) if (engine.broker.cancel(o.id, engine.ts, 'cancel all')) n++;
+      return n;
+    },
+    setTimer(t) {
+      const engine = this.engine;
+      if (!(t > engine.ts)) return;
+      const timers = engine.timers;
+      let i = timers.length;
+      while (i > 0 && timers[i - 1]! > t) i--;
+      timers.splice(i, 0, t);
+    },
+  };
 
   private bracket(symbol: string, side: 'buy' | 'sell', o: BracketOptions): string | null {
     const exit = side === 'buy' ? 'sell' : 'buy';
@@ -783,6 +801,46 @@ export class Engine implements EngineView {
 }
 
 const ALL_IN: SizeSpec = { kind: 'all-in' };
+const SIZING: Sizing = Object.freeze({
+  allIn: () => ALL_IN,
+  fraction: (f: number): SizeSpec => ({ kind: 'fraction', fraction: f }),
+  notional: (x: number): SizeSpec => ({ kind: 'notional', notional: x }),
+  qty: (q: number): SizeSpec => q,
+});
+
+/** The per-run data of a strategy context; its methods are `Engine.contextMethods`. */
+interface ContextFields {
+  engine: Engine;
+  params: unknown;
+  rng: Rng;
+  symbols: readonly string[];
+  agentId: string;
+  portfolio: PortfolioView;
+  sizing: Sizing;
+}
+
+/**
+ * A strategy declares a handful of indicators and names them with string literals, which are
+ * interned: comparing by identity over a short array beats hashing the name on every read.
+ */
+function slotOf(slots: readonly IndicatorSlot[], name: string): number {
+  for (let i = 0; i < slots.length; i++) if (slots[i]!.name === name) return i;
+  throw new InputError(`indicator "${name}" was not declared in init()`);
+}
+
+/** The strategy's view of the portfolio (prototype getters, shared by every run). */
+class LivePortfolio implements PortfolioView {
+  constructor(private readonly portfolio: Portfolio, private readonly engine: Engine) {}
+  get cash(): number {
+    return this.portfolio.cash;
+  }
+  get equity(): number {
+    return this.portfolio.equity();
+  }
+  position(symbol: string): PositionView {
+    return this.engine.positionView(symbol);
+  }
+}
 
 /** Decision ids are `<agent>-D<n>`, the n-th decision (1-based): its index without a lookup table. */
 function decisionIndex(id: string): number {
