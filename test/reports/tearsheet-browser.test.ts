@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { artifactPath, launchBrowser, watchPage } from '../support/browser.ts';
+import type { Browser, Page } from 'playwright-core';
+import { artifactPath, launchBrowser, watchPage, type PageWatch } from '../support/browser.ts';
 import { HOSTILE_NAME, HOSTILE_PARAM, monteCarloHtml, runHtml, sweepHtml, walkForwardHtml } from './tearsheet.support.ts';
 
 /**
@@ -16,9 +16,14 @@ import { HOSTILE_NAME, HOSTILE_PARAM, monteCarloHtml, runHtml, sweepHtml, walkFo
 
 let browser: Browser;
 let dir: string;
+// One page for every document: opening a page costs more than loading a file into it.
+let page: Page;
+let watch: PageWatch;
 
 beforeAll(async () => {
   browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  watch = watchPage(page);
   dir = mkdtempSync(join(tmpdir(), 'cs-tearsheet-'));
 });
 
@@ -34,6 +39,22 @@ interface ChartState {
   canvasPixels: number;
 }
 
+// Browser-side code as source text: the project's TypeScript has no DOM types (Node only).
+const NEXT_FRAME = 'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))';
+
+/** Per chart: data points in its ECharts series, and canvas pixels painted (alpha > 0). */
+const CHART_STATE = `[...document.querySelectorAll('div.chart')].map((div) => {
+  const series = window.__csCharts[div.id]?.getOption().series ?? [];
+  const canvas = div.querySelector('canvas');
+  let painted = 0, total = 0;
+  if (canvas) {
+    const img = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    total = canvas.width * canvas.height;
+    for (let i = 3; i < img.length; i += 4) if (img[i] > 0) painted++;
+  }
+  return { id: div.id, seriesPoints: series.reduce((a, s) => a + (s.data?.length ?? 0), 0), paintedPixels: painted, canvasPixels: total };
+})`;
+
 const kinds: [string, () => string, number][] = [
   ['run', runHtml, 6],
   ['sweep', sweepHtml, 1],
@@ -46,76 +67,48 @@ describe('tearsheets in Chromium', () => {
     const file = join(dir, `${kind}.html`);
     writeFileSync(file, build());
     const url = pathToFileURL(file).href;
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const watch = watchPage(page);
-    try {
-      await page.goto(url, { waitUntil: 'load' });
-      await page.waitForSelector('body[data-charts-ready]', { timeout: 15_000 });
-      // A frame for ECharts' first paint (it draws on the next animation frame).
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-      const charts: ChartState[] = await page.evaluate(() => {
-        const inst = (window as unknown as { __csCharts: Record<string, { getOption(): { series: { data?: unknown[] }[] } }> }).__csCharts;
-        return [...document.querySelectorAll<HTMLDivElement>('div.chart')].map((div) => {
-          const series = inst[div.id]?.getOption().series ?? [];
-          const canvas = div.querySelector('canvas');
-          let painted = 0;
-          let total = 0;
-          if (canvas) {
-            const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-            total = canvas.width * canvas.height;
-            for (let i = 3; i < img.length; i += 4) if (img[i]! > 0) painted++;
-          }
-          return { id: div.id, seriesPoints: series.reduce((a, s) => a + (s.data?.length ?? 0), 0), paintedPixels: painted, canvasPixels: total };
-        });
-      });
-      await page.screenshot({ path: artifactPath(`tearsheet-${kind}.png`), fullPage: true });
+    watch.reset();
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForSelector('body[data-charts-ready]', { timeout: 15_000 });
+    // A frame for ECharts' first paint (it draws on the next animation frame).
+    await page.evaluate(NEXT_FRAME);
+    const charts = (await page.evaluate(CHART_STATE)) as ChartState[];
+    // JPEG: a full-page PNG of a long report takes seconds to encode.
+    await page.screenshot({ path: artifactPath(`tearsheet-${kind}.jpg`), fullPage: true, type: 'jpeg', quality: 70 });
 
-      expect(watch.pageErrors).toEqual([]);
-      expect(watch.consoleErrors).toEqual([]);
-      expect(watch.failedRequests).toEqual([]);
-      expect(watch.requests).toEqual([url]);
-      expect(watch.dialogs).toEqual([]);
+    expect(watch.pageErrors).toEqual([]);
+    expect(watch.consoleErrors).toEqual([]);
+    expect(watch.failedRequests).toEqual([]);
+    expect(watch.requests).toEqual([url]);
+    expect(watch.dialogs).toEqual([]);
 
-      expect(charts.length).toBe(expectedCharts);
-      for (const c of charts) {
-        expect(c.seriesPoints, c.id).toBeGreaterThan(0);
-        expect(c.canvasPixels, c.id).toBeGreaterThan(0);
-        // Axes and labels alone paint ~1–2 % of a chart; data fills far more (lines, areas, cells).
-        expect(c.paintedPixels / c.canvasPixels, c.id).toBeGreaterThan(0.02);
-      }
-
-      // Markup in names and parameters is shown as text, not run.
-      const text = await page.evaluate(() => document.body.innerText);
-      if (kind !== 'montecarlo') expect(text).toContain(HOSTILE_NAME);
-      expect(text).toContain(HOSTILE_PARAM);
-      expect(await page.evaluate(() => document.querySelectorAll('main script, main img').length)).toBe(0);
-    } finally {
-      await page.close();
+    expect(charts.length).toBe(expectedCharts);
+    for (const c of charts) {
+      expect(c.seriesPoints, c.id).toBeGreaterThan(0);
+      expect(c.canvasPixels, c.id).toBeGreaterThan(0);
+      // Axes and labels alone paint ~1–2 % of a chart; data fills far more (lines, areas, cells).
+      expect(c.paintedPixels / c.canvasPixels, c.id).toBeGreaterThan(0.02);
     }
+
+    // Markup in names and parameters is shown as text, not run.
+    const text = String(await page.evaluate('document.body.innerText'));
+    if (kind !== 'montecarlo') expect(text).toContain(HOSTILE_NAME);
+    expect(text).toContain(HOSTILE_PARAM);
+    expect(await page.evaluate("document.querySelectorAll('main script, main img').length")).toBe(0);
   });
 
   it('an empty chart is told apart from a drawn one (the pixel check can fail)', async () => {
-    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
-    try {
-      // Only axes, no data: what a chart with an empty series paints.
-      const file = join(dir, 'empty.html');
-      const html = runHtml().replace(/<script type="application\/json" id="cs-charts">[\s\S]*?<\/script>/, () =>
-        `<script type="application/json" id="cs-charts">[{"id":"equity","option":{"xAxis":{"type":"time"},"yAxis":{"type":"value"},"series":[{"type":"line","data":[]}]}}]</script>`,
-      );
-      writeFileSync(file, html);
-      await page.goto(pathToFileURL(file).href);
-      await page.waitForSelector('body[data-charts-ready]');
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-      const share = await page.evaluate(() => {
-        const c = document.querySelector<HTMLCanvasElement>('#equity canvas')!;
-        const img = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-        let p = 0;
-        for (let i = 3; i < img.length; i += 4) if (img[i]! > 0) p++;
-        return p / (c.width * c.height);
-      });
-      expect(share).toBeLessThan(0.02);
-    } finally {
-      await page.close();
-    }
+    // Only axes, no data: what a chart with an empty series paints.
+    const file = join(dir, 'empty.html');
+    const html = runHtml().replace(/<script type="application\/json" id="cs-charts">[\s\S]*?<\/script>/, () =>
+      `<script type="application/json" id="cs-charts">[{"id":"equity","option":{"xAxis":{"type":"time"},"yAxis":{"type":"value"},"series":[{"type":"line","data":[]}]}}]</script>`,
+    );
+    writeFileSync(file, html);
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector('body[data-charts-ready]');
+    await page.evaluate(NEXT_FRAME);
+    const [state] = (await page.evaluate(CHART_STATE)) as ChartState[];
+    const share = state!.paintedPixels / state!.canvasPixels;
+    expect(share).toBeLessThan(0.02);
   });
 });

@@ -30,11 +30,22 @@ export interface PageWatch {
   /** Every URL the page asked for, the page itself included. */
   readonly requests: string[];
   readonly dialogs: string[];
+  /** Forget everything seen so far (one page reused for several documents). */
+  reset(): void;
 }
 
 /** Records what a test must see empty: console errors, uncaught errors, failed or unexpected requests, dialogs. */
 export function watchPage(page: Page): PageWatch {
-  const w: PageWatch = { consoleErrors: [], pageErrors: [], failedRequests: [], requests: [], dialogs: [] };
+  const w: PageWatch = {
+    consoleErrors: [],
+    pageErrors: [],
+    failedRequests: [],
+    requests: [],
+    dialogs: [],
+    reset() {
+      for (const a of [w.consoleErrors, w.pageErrors, w.failedRequests, w.requests, w.dialogs]) a.length = 0;
+    },
+  };
   page.on('console', (m) => {
     if (m.type() === 'error') w.consoleErrors.push(m.text());
   });
