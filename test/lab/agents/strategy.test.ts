@@ -13,6 +13,9 @@ import { SentimentFeed } from '../../../lab/agents/sentiment.ts';
 import type { DebateDetail } from '../../../lab/agents/strategy.ts';
 import type { AgentDecision } from '../../../engine/agents/types.ts';
 import { InputError } from '../../../engine/errors.ts';
+import { BacktestPool } from '../../../lab/pool.ts';
+import type { Params } from '../../../lab/search-space.ts';
+import { shareMarket } from '../../../lab/market-data.ts';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -108,5 +111,23 @@ describe('agent strategies', () => {
   it('bad parameters are input errors naming the field', async () => {
     await expect(run('debate', { agents: 'conservative,yolo' })).rejects.toThrow(/unknown agent "yolo"/);
     await expect(loadStrategy('persona:yolo')).rejects.toThrow(InputError);
+  });
+
+  it('runs in sweep worker threads (loaded by name in each worker) with the same result as in this thread', async () => {
+    const strategy = 'debate';
+    const config = parseRunConfig({ strategy, symbols: ['BTC/USDT'], timeframe: '1h' });
+    const pool = await BacktestPool.create({ strategy, config, market: shareMarket(market), workers: 2 });
+    try {
+      const tasks = ([{ decideEvery: 6, rounds: 0 }, { decideEvery: 6, rounds: 2, tie: 'risk-off' }] as Params[]).map((params, i) => ({ key: `k${i}`, params, seed: 1 }));
+      const summaries = await pool.run(tasks);
+      for (const [i, t] of tasks.entries()) {
+        // Without a sentiment feed, as in the workers.
+        const loaded = await loadStrategy(strategy);
+        const inline = runLoaded(loaded, { ...config, params: t.params, journal: false }, [bars], market.datasets);
+        expect(summaries[i]!.resultHash).toBe(inline.resultHash);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 });
