@@ -16,6 +16,8 @@ import { pickExchange } from '../backtest.ts';
 import { analyzeSentiment } from '../agents/sentiment.ts';
 import { InProcessClaims, type Claim, type ClaimStore } from '../../live/claims.ts';
 import { placeWithClaim } from '../../live/claims-order.ts';
+import type { EventBus } from '../../live/bus/bus.ts';
+import type { BusEvent } from '../../live/bus/events.ts';
 
 /**
  * One MCP trading session: what the tools read and where place_order trades.
@@ -55,6 +57,13 @@ export interface SessionOptions {
   readonly claimTtlMs?: number;
   readonly sentiment?: SentimentProvider;
   readonly broker?: Partial<BrokerConfig>;
+  /**
+   * Every journal entry is also published here (after it is journaled), so agents in other
+   * processes see the session's decisions, orders and fills. A bus failure never fails an order.
+   */
+  readonly bus?: EventBus;
+  readonly busSource?: string;
+  readonly onBusError?: (err: unknown) => void;
   /** Wall clock for paper sessions (tests inject one). */
   readonly now?: () => number;
 }
@@ -156,6 +165,12 @@ export class TradingSession {
       append: (type, payload, ts) => {
         const r = (this.journal.append as (t: string, p: unknown, ts: number) => unknown)(type, payload, ts);
         if (r instanceof Promise) this.pending.push(r);
+        const bus = this.opts.bus;
+        if (bus !== undefined) {
+          const publish = (e: JournalEntry): Promise<unknown> =>
+            bus.publish({ type: e.type, ts: e.ts, source: this.opts.busSource ?? 'mcp', payload: e.payload } as BusEvent).catch((err: unknown) => this.opts.onBusError?.(err));
+          this.pending.push(r instanceof Promise ? r.then((e: JournalEntry) => publish(e)) : publish(r as JournalEntry));
+        }
         return r;
       },
     };

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisClaims } from '../../live/claims.ts';
+import { InProcessBus } from '../../live/bus/in-process.ts';
+import type { BusEvent } from '../../live/bus/events.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { openStore, type Store } from '../../datasets/store.ts';
@@ -210,5 +212,17 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
       await c1.close();
       await c2.close();
     }
+  });
+
+  it('publishes the session journal on the event bus, in journal order, after journaling', async () => {
+    const bus = new InProcessBus();
+    const seen: BusEvent[] = [];
+    await bus.subscribe({ group: 'monitor', consumer: 'm1' }, (m) => void seen.push(m.event));
+    const session = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, bus, busSource: 'desk-1' });
+    await call(await connect(session), 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.map((e) => e.type)).toEqual(session.journal.entries().map((e) => e.type));
+    expect(seen.find((e) => e.type === 'fill')).toMatchObject({ source: 'desk-1', payload: { agentId: 'trend', price: 196 } });
+    await bus.close();
   });
 });

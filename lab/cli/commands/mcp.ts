@@ -6,6 +6,7 @@ import { parseRiskConfigText } from '../../../engine/risk.ts';
 import { openStore } from '../../../datasets/store.ts';
 import { FileJournal } from '../../../datasets/journal-store.ts';
 import { RedisClaims } from '../../../live/claims.ts';
+import { RedisStreamBus } from '../../../live/bus/redis-streams.ts';
 import { createMcpServer } from '../../mcp/server.ts';
 import { startMcpHttp } from '../../mcp/http.ts';
 import { TradingSession, type SessionClock } from '../../mcp/session.ts';
@@ -29,6 +30,8 @@ interface McpOptions {
   journal?: string;
   claimsRedis?: string;
   claimsPrefix: string;
+  busRedis?: string;
+  busStream: string;
   json?: boolean;
 }
 
@@ -54,7 +57,9 @@ export function register(program: Command): void {
     .option('--risk <file>', 'risk limits (YAML/JSON, as cs backtest --risk); every order passes them')
     .option('--journal <file>', 'durable JSONL journal (fsync\'d, hash-chained); in memory when omitted')
     .option('--claims-redis <url>', 'share (symbol, side) claims with agents in other processes through Redis')
-    .option('--claims-prefix <p>', 'Redis key prefix of the claims', 'cs:claim');
+    .option('--claims-prefix <p>', 'Redis key prefix of the claims', 'cs:claim')
+    .option('--bus-redis <url>', 'publish every journal entry to a Redis stream (the event bus) for agents in other processes')
+    .option('--bus-stream <key>', 'the Redis stream of --bus-redis', 'cs:events');
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (o: McpOptions) => {
@@ -90,6 +95,7 @@ export function register(program: Command): void {
     const store = await openStore(resolveDbPath(o.db), { readOnly: true });
     const journal = o.journal !== undefined ? await FileJournal.open(o.journal) : undefined;
     const claims = o.claimsRedis !== undefined ? new RedisClaims(o.claimsRedis, o.claimsPrefix) : undefined;
+    const bus = o.busRedis !== undefined ? new RedisStreamBus({ url: o.busRedis, stream: o.busStream }) : undefined;
     const session = new TradingSession({
       store,
       clock,
@@ -99,11 +105,13 @@ export function register(program: Command): void {
       ...(risk !== undefined ? { risk } : {}),
       ...(journal ? { journal } : {}),
       ...(claims ? { claims } : {}),
+      ...(bus ? { bus, onBusError: (err: unknown) => process.stderr.write(`cs mcp: bus: ${(err as Error).message}\n`) } : {}),
     });
     const shutdown = async (): Promise<void> => {
       await session.close();
       await journal?.close();
       await claims?.close();
+      await bus?.close();
       await store.close();
     };
     const describeClock = clock.kind === 'replay' ? `replay clock ${new Date(clock.at).toISOString()}` : 'paper (wall clock)';
