@@ -166,6 +166,9 @@ describe('cs demo', () => {
       const report = /report: (.+)/.exec(r.out)?.[1];
       expect(report && existsSync(report)).toBe(true);
       expect(readFileSync(report!, 'utf8')).toContain('sma-cross');
+      // and the HTML tearsheet of each run (tested in Chromium in test/reports/tearsheet-browser.test.ts)
+      const sheet = /tearsheet \(sma-cross\): (.+)/.exec(r.out)?.[1];
+      expect(sheet && readFileSync(sheet, 'utf8')).toMatch(/^<!DOCTYPE html>[\s\S]*Equity vs buy & hold/);
       expect(existsSync(join(work, 'cryptosentinel.duckdb'))).toBe(true);
       // Idempotent: a second demo reuses the data and gives the same numbers.
       const again = await csSpawnAsync(['demo', '--json'], { cwd: work });

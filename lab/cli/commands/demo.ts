@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openStore } from '../../../datasets/store.ts';
 import { generateBars } from '../../../datasets/synth.ts';
-import { saveRun } from '../../../datasets/runs.ts';
+import { loadRun, saveRun } from '../../../datasets/runs.ts';
+import { parseGateConfig } from '../../gate.ts';
+import { runReportHtml } from './report.ts';
 import { builtinStrategies } from '../../../engine/strategies/index.ts';
 import { runBacktest, reportJson, type BacktestReport } from '../../backtest.ts';
 import { addDbOption, addJsonOption, printJson, resolveDbPath } from '../options.ts';
@@ -41,6 +43,9 @@ export function register(program: Command): void {
     const log = (s: string): void => void (o.json ? process.stderr : process.stdout).write(s);
     const store = await openStore(dbPath);
     const reports: BacktestReport[] = [];
+    const dir = resolve(o.out);
+    mkdirSync(dir, { recursive: true });
+    const tearsheets: { strategy: string; runId: string; path: string }[] = [];
     try {
       const have = await store.listDatasets();
       for (const s of SYMBOLS) {
@@ -54,18 +59,23 @@ export function register(program: Command): void {
         await saveRun(store, toStoredRun(r));
         reports.push(r);
       }
+      for (const r of reports) {
+        const run = await loadRun(store, r.runId);
+        if (!run) continue;
+        const path = join(dir, `${r.runId}.html`);
+        writeFileSync(path, await runReportHtml(store, run, parseGateConfig({})));
+        tearsheets.push({ strategy: r.strategy, runId: r.runId, path });
+      }
     } finally {
       await store.close();
     }
     const table = comparison(reports);
-    const dir = resolve(o.out);
-    mkdirSync(dir, { recursive: true });
     const mdFile = join(dir, 'demo.md');
     const jsonFile = join(dir, 'demo.json');
     writeFileSync(mdFile, `# CryptoSentinel demo\n\nBTC/USDT ${DEMO.timeframe}, synthetic (regime-switching), 2023-01-01 → 2025-01-01, 10,000 USDT, 0.1 % fee, fills at the next bar's open.\n\n\`\`\`\n${table}\`\`\`\n\nRuns are stored in \`${dbPath}\` (table \`runs\`); re-run one with \`cs backtest --strategy <name> --symbol BTC/USDT --timeframe 1h --json\`.\n`);
     writeFileSync(jsonFile, JSON.stringify(reports.map(reportJson), (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
-    if (o.json) printJson({ db: dbPath, report: mdFile, runs: reports.map((r) => ({ runId: r.runId, strategy: r.strategy, resultHash: r.resultHash, metrics: r.metrics })) });
-    else process.stdout.write(`\n${table}\nreport: ${mdFile}\nresults: ${jsonFile}\ndatabase: ${dbPath}\n`);
+    if (o.json) printJson({ db: dbPath, report: mdFile, tearsheets, runs: reports.map((r) => ({ runId: r.runId, strategy: r.strategy, resultHash: r.resultHash, metrics: r.metrics })) });
+    else process.stdout.write(`\n${table}\nreport: ${mdFile}\n${tearsheets.map((t) => `tearsheet (${t.strategy}): ${t.path}\n`).join('')}results: ${jsonFile}\ndatabase: ${dbPath}\n`);
   });
 }
 
