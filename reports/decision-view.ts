@@ -43,6 +43,8 @@ export interface DecisionView {
   readonly source: string;
   readonly runId: string | null;
   readonly record: AuditRecord;
+  /** The decision's structured evidence (an agent's five steps, a debate's votes), as journaled; null when none. */
+  readonly detail: unknown;
   readonly fills: readonly Fill[];
   readonly outcomes: readonly OrderOutcome[];
   readonly evidence: readonly EvidenceEntry[];
@@ -96,6 +98,9 @@ export function decisionView(entries: readonly JournalEntry[], query: DecisionQu
   const orderIds = new Set(record.orders.map((o) => o.id));
   const fills = entries.filter((e) => e.type === 'fill' && orderIds.has(e.payload.orderId)).map((e) => e.payload as Fill);
   const mark = markOf(entries, record.symbol);
+  const entrySeq = record.entrySeq;
+  const entry = entries.find((e) => e.seq === entrySeq);
+  const detail = entry?.type === 'decision' && entry.payload.detail !== undefined ? entry.payload.detail : null;
   const bySeq = new Map(entries.map((e, i) => [e.seq, i]));
   const evidence = record.evidenceSeqs.map((seq): EvidenceEntry => {
     const i = bySeq.get(seq)!;
@@ -104,7 +109,7 @@ export function decisionView(entries: readonly JournalEntry[], query: DecisionQu
     return { seq, ts: e.ts, type: e.type, prevHash: e.prevHash, hash: e.hash, linked: e.prevHash === prevHash };
   });
   return {
-    source, runId: history.runId, record, fills, outcomes: record.orders.map((o) => outcomeOf(o, mark)), evidence,
+    source, runId: history.runId, record, detail, fills, outcomes: record.orders.map((o) => outcomeOf(o, mark)), evidence,
     chain: { entries: history.entries, head: history.head },
   };
 }
@@ -154,6 +159,7 @@ table{border-collapse:collapse;width:100%;margin:6px 0}th,td{border:1px solid #d
 th{background:#f4f6f8}td.num{text-align:right;font-variant-numeric:tabular-nums}.hash{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
 .badge{display:inline-block;padding:3px 10px;border-radius:12px;font-weight:600;font-size:13px}.ok{background:#d4efdf;color:#145a32}.bad{background:#fadbd8;color:#78281f}.loss{color:#a93226}
 .muted{color:#666}.reasoning{white-space:pre-wrap;background:#f8f9fa;border-left:3px solid #2e86c1;padding:8px 12px}
+pre.detail{background:#f8f9fa;border:1px solid #ddd;padding:8px 12px;overflow:auto;max-height:480px;font-size:12px}
 svg.weights text{font-size:12px;fill:#1b1f23}svg.weights text.v{fill:#555}.kv td:first-child{width:180px;color:#555}`;
 
 /** The page (the badge can only say verified: a view is never built from a journal that does not verify). */
@@ -207,6 +213,7 @@ ${kv('source', view.source)}${kv('run', view.runId ?? '–')}${kv('time', iso(r.
 </tbody></table>
 <h2>Reasoning</h2>
 ${r.reasoning ? `<div class="reasoning">${escapeHtml(r.reasoning)}</div>` : '<p class="muted">No reasoning was journaled.</p>'}
+${view.detail === null ? '' : `<h2>Detail</h2>\n<pre class="detail">${escapeHtml(JSON.stringify(view.detail, null, 2))}</pre>`}
 <h2>Factors and weights</h2>
 ${factors}
 ${weightsSvg(r.weights)}

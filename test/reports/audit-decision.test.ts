@@ -65,8 +65,12 @@ describe('decisionView', () => {
     j.append('decision', {
       id: 'x"><img src=x onerror="window.__pwned=2">', ts: T0, agentId: `llm ${evil}`, symbol: 'BTC/USDT', action: 'buy',
       factors: { [`<b>f</b>`]: '<i>v</i>' }, weights: { [`<b>f</b>`]: 1 }, confidence: 50, reasoning: `because ${evil} & more`, orderIds: [],
+      detail: { steps: [{ step: 'observe', note: evil }] },
     }, T0);
-    const html = decisionHtml(decisionView(j.entries(), { ts: T0 }));
+    const view = decisionView(j.entries(), { ts: T0 });
+    expect(view.detail).toEqual({ steps: [{ step: 'observe', note: evil }] });
+    const html = decisionHtml(view);
+    expect(html).toContain('&quot;note&quot;: &quot;&lt;script&gt;window.__pwned=1&lt;/script&gt;&quot;');
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<img');
     expect(html).not.toContain('<b>f</b>');
