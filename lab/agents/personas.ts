@@ -23,14 +23,33 @@ export const personaOverridesSchema = z.strictObject({
 });
 export type PersonaOverrides = z.output<typeof personaOverridesSchema>;
 
-/** "conservative,aggressive" or an array → unique, known persona names (duplicates get #2, #3 ids). */
+/**
+ * Agents other than the built-in personas join a debate through a factory registered under a name
+ * prefix (e.g. H-llm's `llm:` → an LlmAgent): `debate --param agents=conservative,llm:aggressive`.
+ * The factory gets the full name and the agent's id, and is called once per run.
+ */
+export type AgentFactory = (name: string, id: string) => Agent;
+const factories = new Map<string, AgentFactory>();
+
+export function registerAgentFactory(prefix: string, factory: AgentFactory): void {
+  factories.set(prefix, factory);
+}
+
+function factoryFor(name: string): AgentFactory | undefined {
+  for (const [prefix, f] of factories) if (name.startsWith(prefix)) return f;
+  return undefined;
+}
+
+/** "conservative,aggressive" or an array → known agent names (duplicates get #2, #3 ids). */
 export const agentListSchema = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
   .refine((l) => l.length > 0, 'name at least one agent')
   .refine((l) => l.length <= 16, 'at most 16 agents')
   .superRefine((l, ctx) => {
-    for (const p of l) if (!isBuiltinPersona(p)) ctx.addIssue({ code: 'custom', message: `unknown agent "${p}" (known: ${BUILTIN_PERSONAS.join(', ')})` });
+    for (const p of l) {
+      if (!isBuiltinPersona(p) && !factoryFor(p)) ctx.addIssue({ code: 'custom', message: `unknown agent "${p}" (known: ${[...BUILTIN_PERSONAS, ...[...factories.keys()].map((k) => `${k}…`)].join(', ')})` });
+    }
   });
 
 export const consensusSchema = z.strictObject({
@@ -58,7 +77,10 @@ export function agentIds(personas: readonly string[]): string[] {
 
 export function buildAgents(personas: readonly string[], overrides: PersonaOverrides = {}): Agent[] {
   const ids = agentIds(personas);
-  return personas.map((p, i) => createPersonaAgent(p, { id: ids[i]!, overrides: overrides as Partial<PersonaProfile> }));
+  return personas.map((p, i) => {
+    const f = isBuiltinPersona(p) ? undefined : factoryFor(p);
+    return f ? f(p, ids[i]!) : createPersonaAgent(p, { id: ids[i]!, overrides: overrides as Partial<PersonaProfile> });
+  });
 }
 
 export function consensusConfig(raw: unknown, where = 'consensus'): ConsensusConfig {

@@ -131,3 +131,26 @@ describe('agent strategies', () => {
     }
   });
 });
+
+describe('agent factories', () => {
+  it('a registered prefix lets another kind of agent join a debate', async () => {
+    const { registerAgentFactory, parseAgentList, buildAgents } = await import('../../../lab/agents/personas.ts');
+    expect(() => parseAgentList('conservative,test:bull')).toThrow(/unknown agent "test:bull"/);
+    registerAgentFactory('test:', (name, id) => ({
+      id,
+      persona: name,
+      decide: (input) => ({
+        agentId: id, persona: name, symbol: input.symbol, ts: input.now,
+        situation: { price: 1, trend: 'flat', volatility: 0, regime: 'range', summary: '' }, signals: [],
+        synthesis: { weights: {}, score: 1, stance: 'bullish' }, risk: { vetoes: [], stopLoss: null, target: null, maxFraction: 1 },
+        recommendation: { action: 'buy', confidence: 99, target: null, stopLoss: null, size: 0.5 }, reasoning: 'always buys',
+      }),
+    }));
+    const list = parseAgentList('conservative,test:bull');
+    expect(buildAgents(list).map((a) => a.id)).toEqual(['conservative', 'test:bull']);
+    const r = await run('debate', { decideEvery: 50, warmup: 60, agents: 'conservative,test:bull', vetoOnAnyAgent: false });
+    const ds = decisionsOf(r);
+    expect(ds.every((d) => (d.detail as DebateDetail).decisions[1]!.reasoning === 'always buys')).toBe(true);
+    expect(ds.some((d) => d.action === 'buy')).toBe(true);
+  });
+});
