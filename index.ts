@@ -81,7 +81,7 @@ export { createPersonaAgent, decideWithProfile, reviseWithProfile, type PersonaA
 export { debate, vote, DEFAULT_CONSENSUS, type ConsensusConfig, type ConsensusRecord, type ConsensusOutcome, type Vote as ConsensusVote, type TallyRow } from './engine/agents/consensus.ts';
 export { barWindowOf } from './engine/agents/window.ts';
 export { personaStrategy, debateStrategy, loadAgentStrategy, personaParamsSchema, debateParamsSchema, type DebateDetail, type RoundEntry } from './lab/agents/strategy.ts';
-export { buildAgents, consensusConfig, personaOverridesSchema, consensusSchema } from './lab/agents/personas.ts';
+export { buildAgents, consensusConfig, personaOverridesSchema, consensusSchema, registerAgentFactory, parseAgentList, type AgentFactory } from './lab/agents/personas.ts';
 export { withAgentData, currentAgentData, type AgentData } from './lab/agents/environment.ts';
 export { analyzeSentiment, scoreText as scoreSentimentText, SentimentFeed, loadSentimentFeed, DEFAULT_SENTIMENT, type SentimentOptions } from './lab/agents/sentiment.ts';
 export { debateAt, formatDebate, describeAgent, type DebateRequest, type DebateView } from './lab/agents/debate.ts';
