@@ -86,3 +86,4 @@ export { withAgentData, currentAgentData, type AgentData } from './lab/agents/en
 export { analyzeSentiment, scoreText as scoreSentimentText, SentimentFeed, loadSentimentFeed, DEFAULT_SENTIMENT, type SentimentOptions } from './lab/agents/sentiment.ts';
 export { debateAt, formatDebate, describeAgent, type DebateRequest, type DebateView } from './lab/agents/debate.ts';
 export { importSentimentFile, loadSentiment, type SentimentRows, type FearGreedRow, type HeadlineRow } from './datasets/sentiment.ts';
+export { runTearsheet, sweepTearsheet, walkForwardTearsheet, monteCarloTearsheet, growthAtSteps, type RunTearsheetInput, type SweepTearsheetInput, type WalkForwardTearsheetInput, type MonteCarloTearsheetInput, type PriceSeries as TearsheetPriceSeries } from './reports/tearsheet/index.ts';

@@ -9,6 +9,8 @@ export interface MonteCarloTearsheetInput {
   readonly run: RunRecord;
   readonly result: McResult & { readonly warnings?: readonly string[] };
   readonly fan: Fan;
+  /** Paths the fan was drawn from, when fewer than all of them. */
+  readonly fanPaths?: number;
   /** The run's own returns in the order the paths resample (bars, or trades for a shuffle). */
   readonly observedReturns?: ArrayLike<number>;
   /** Label of each fan checkpoint (dates for bar paths); path steps otherwise. */
@@ -72,7 +74,7 @@ export function monteCarloTearsheet(input: MonteCarloTearsheetInput): string {
         ...(observed ? { observed } : {}),
         ...(input.xLabels ? { xLabels: input.xLabels } : {}),
         xName: input.xName ?? (r.method === 'shuffle' ? 'trade' : 'bar'),
-        title: `Equity paths (${r.method}, ${r.paths} paths): ${fan.quantiles.map((q) => `p${Math.round(q * 100)}`).join(', ')}`,
+        title: `Equity paths (${r.method}, ${input.fanPaths !== undefined && input.fanPaths < r.paths ? `the first ${input.fanPaths} of ${r.paths}` : r.paths} paths): ${fan.quantiles.map((q) => `p${Math.round(q * 100)}`).join(', ')}`,
       }),
       420,
     ),

@@ -27,6 +27,7 @@ export type StoredKind = 'run' | 'sweep' | 'walkforward';
 export type ReportKind = StoredKind | 'montecarlo';
 
 export const DEFAULT_REPORT_DIR = 'cs-reports';
+export const FAN_MAX_PATHS = 20_000;
 
 const optionsSchema = z.object({
   db: z.string().optional(),
@@ -119,7 +120,9 @@ async function sweepHtml(store: Store, id: string, o: Parsed, gate: GateConfig):
 async function monteCarloHtml(o: Parsed, id: string, run: RunRecord): Promise<string> {
   const bars = o.method !== 'shuffle';
   const steps = bars ? run.curve.equity.length - 1 : run.trades.length;
-  const fan = fanCollector(Math.max(1, steps), o.paths);
+  // The fan keeps up to 200 checkpoints per path; past FAN_MAX_PATHS paths it is drawn from the
+  // first ones (the percentile table still uses them all), which bounds memory at 32 MB.
+  const fan = fanCollector(Math.max(1, steps), Math.min(o.paths, FAN_MAX_PATHS));
   const result = await runMonteCarlo({
     run: id,
     method: o.method,
@@ -134,7 +137,7 @@ async function monteCarloHtml(o: Parsed, id: string, run: RunRecord): Promise<st
   const f = fan.fan();
   const observed = bars ? equityReturns(run.curve.equity) : tradeEquityReturns(run.trades, run.curve.ts, run.curve.equity);
   const xLabels = bars && steps > 0 ? f.steps.map((s) => fmtTime(run.curve.ts[s]!).slice(0, 16).replace('T', ' ')) : f.steps.map((s) => `#${s}`);
-  return monteCarloTearsheet({ run, result, fan: f, observedReturns: observed, xLabels, xName: bars ? 'time' : 'trade' });
+  return monteCarloTearsheet({ run, result, fan: f, fanPaths: Math.min(o.paths, FAN_MAX_PATHS), observedReturns: observed, xLabels, xName: bars ? 'time' : 'trade' });
 }
 
 export interface ReportResult {
