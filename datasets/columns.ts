@@ -242,7 +242,16 @@ export function readCachedValue(fd: number, idx: CacheIndex, field: BarField, ro
  * Reads a cache file into one (Shared)ArrayBuffer and returns Float64Array views on it: no copy
  * after the read itself. Returns undefined when the file is not a cache of exactly `meta`.
  */
-export function readArrowCache(file: string, meta: Omit<CacheMeta, 'hash'>, shared: boolean): { columns: Record<BarField, Float64Array>; hash: string } | undefined {
+/**
+ * A load buffer kept between loads. A fresh buffer costs first-touch page faults on every page —
+ * on this class of VM more than reading the file — while a reload into a resident buffer does not.
+ * The columns of a load are views of `bytes`, valid until the next load into the same holder.
+ */
+export interface LoadBuffer {
+  bytes?: Uint8Array;
+}
+
+export function readArrowCache(file: string, meta: Omit<CacheMeta, 'hash'>, shared: boolean, reuse?: LoadBuffer): { columns: Record<BarField, Float64Array>; hash: string } | undefined {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -252,7 +261,12 @@ export function readArrowCache(file: string, meta: Omit<CacheMeta, 'hash'>, shar
   let bytes: Uint8Array;
   try {
     const size = fstatSync(fd).size;
-    bytes = new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+    const kept = reuse?.bytes;
+    if (kept !== undefined && kept.byteLength >= size && kept.buffer instanceof SharedArrayBuffer === shared) bytes = kept.subarray(0, size);
+    else {
+      bytes = new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+      if (reuse !== undefined) reuse.bytes = bytes;
+    }
     let off = 0;
     while (off < size) {
       const n = readSync(fd, bytes, off, size - off, off);

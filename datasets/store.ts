@@ -22,9 +22,10 @@ import {
   writeArrowCache,
   type BarKey,
   type CacheIndex,
+  type LoadBuffer,
 } from './columns.ts';
 
-export type { BarKey } from './columns.ts';
+export type { BarKey, LoadBuffer } from './columns.ts';
 
 /**
  * The DuckDB store: one file holding bars, trades and quotes.
@@ -50,6 +51,12 @@ export interface LoadOptions {
   readonly shared?: boolean;
   /** Use (and build) the Arrow IPC cache; default true for file databases. */
   readonly cache?: boolean;
+  /**
+   * Read the Arrow cache file into this holder's buffer (allocated, or grown, on first use)
+   * instead of a fresh one: repeated loads skip the page faults. Columns of an earlier load through
+   * the same holder are overwritten. A load that (re)builds the cache reads into fresh arrays.
+   */
+  readonly reuse?: LoadBuffer;
 }
 
 export interface LoadedBars {
@@ -278,7 +285,7 @@ class DuckStore implements Store {
       if (!ver) throw new InputError(`${this.path}: no bars for ${describeKey(key)} (see \`cs data ls\`; import or download them first)`);
       const cacheFile = opts.cache === false || !this.cacheDir ? undefined : join(this.cacheDir, `${keyId(key)}-${ver.version}.arrow`);
       if (cacheFile) {
-        let full = readArrowCache(cacheFile, { key, version: ver.version }, shared);
+        let full = readArrowCache(cacheFile, { key, version: ver.version }, shared, opts.reuse);
         let hash = full?.hash;
         if (!full || full.columns.ts.length !== ver.rows) {
           const arrays = allocBarArrays(ver.rows, shared);

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore } from '../../datasets/store.ts';
+import { openStore, type LoadBuffer } from '../../datasets/store.ts';
 import { allocBarArrays, indexFileOf, readArrowCache, type CacheIndex } from '../../datasets/columns.ts';
 
 const args = process.argv.slice(2);
@@ -160,6 +160,20 @@ try {
     const sec = (performance.now() - t0) / 1000;
     if (n !== rows || !Number.isFinite(sum)) throw new Error(`scan returned ${n} rows`);
     emit(`duckdb-load/arrow-cache-scan-chunks-${chunkRows}`, sec, rows, baseline);
+  }
+  // (c2) full loads through one kept buffer (`reuse`): the first pays the fresh pages (the floor
+  // above), a reload into the same resident buffer does not. The gap between the two is the
+  // page-fault cost; the reload is what the cache load itself costs.
+  {
+    const reuse: LoadBuffer = {};
+    for (const rep of ['first', 'reload', 'reload-again']) {
+      cpu0 = process.cpuUsage();
+      t0 = performance.now();
+      const r = await store.loadBars(key, {}, { reuse });
+      const sec = (performance.now() - t0) / 1000;
+      if (r.datasetHash !== firstHash || r.columns.length !== rows || r.columns.close.buffer !== reuse.bytes?.buffer) throw new Error('reuse load returned other data');
+      emit(`duckdb-load/arrow-cache-reuse-${rep}`, sec, rows, baseline);
+    }
   }
   // (d) the same cache loads in a fresh process whose malloc asks for transparent huge pages:
   // 512x fewer first-touch page faults, the floor every full load pays.
