@@ -28,7 +28,13 @@ export type PersonaOverrides = z.output<typeof personaOverridesSchema>;
  * prefix (e.g. H-llm's `llm:` → an LlmAgent): `debate --param agents=conservative,llm:aggressive`.
  * The factory gets the full name and the agent's id, and is called once per run.
  */
-export type AgentFactory = (name: string, id: string) => Agent;
+export type AgentFactory = (name: string, id: string, run?: AgentFactoryContext) => Agent;
+
+/** What a factory may want of the run it builds for (additive: older factories ignore it). */
+export interface AgentFactoryContext {
+  /** The run's symbols (an LLM agent's masking names them stably across the run). */
+  readonly symbols?: readonly string[];
+}
 const factories = new Map<string, AgentFactory>();
 
 export function registerAgentFactory(prefix: string, factory: AgentFactory): void {
@@ -75,11 +81,11 @@ export function agentIds(personas: readonly string[]): string[] {
   });
 }
 
-export function buildAgents(personas: readonly string[], overrides: PersonaOverrides = {}): Agent[] {
+export function buildAgents(personas: readonly string[], overrides: PersonaOverrides = {}, run: AgentFactoryContext = {}): Agent[] {
   const ids = agentIds(personas);
   return personas.map((p, i) => {
     const f = isBuiltinPersona(p) ? undefined : factoryFor(p);
-    return f ? f(p, ids[i]!) : createPersonaAgent(p, { id: ids[i]!, overrides: overrides as Partial<PersonaProfile> });
+    return f ? f(p, ids[i]!, run) : createPersonaAgent(p, { id: ids[i]!, overrides: overrides as Partial<PersonaProfile> });
   });
 }
 

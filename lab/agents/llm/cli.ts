@@ -21,8 +21,10 @@ export function addLlmOptions(cmd: Command): Command {
  * fetches goes to stderr; the API key is never printed.
  */
 export async function withLlmSession<T>(o: Record<string, unknown>, strategy: string, run: () => Promise<T>): Promise<{ result: T; llm: LlmRunSummary | null }> {
-  if (!isLlmStrategyRef(strategy)) {
-    if (o.llmCache !== undefined) throw new InputError(`--llm-cache is for llm:* strategies, not "${strategy}"`);
+  // A debate may have llm:* members (`--param agents=conservative,llm:aggressive`): they need the session too.
+  const debateWithCache = strategy === 'debate' && o.llmCache !== undefined;
+  if (!isLlmStrategyRef(strategy) && !debateWithCache) {
+    if (o.llmCache !== undefined) throw new InputError(`--llm-cache is for llm:* strategies and debates with llm:* agents, not "${strategy}"`);
     return { result: await run(), llm: null };
   }
   if (typeof o.llmCache !== 'string' || o.llmCache === '') throw new InputError(`${strategy} needs --llm-cache <file> (the prompt cache; replay mode reads it, record mode appends to it)`);

@@ -6,6 +6,7 @@ import { InputError } from '../../../engine/errors.ts';
 import { sha256Hex } from '../../../engine/hash.ts';
 import { defineStrategy, type AnyStrategy } from '../../../engine/strategy.ts';
 import { currentAgentData, type AgentData } from '../environment.ts';
+import { registerAgentFactory } from '../personas.ts';
 import { act, BarHistory } from '../strategy.ts';
 import { LlmAgent } from './agent.ts';
 import { PromptCache } from './cache.ts';
@@ -106,7 +107,7 @@ function reasonOf(d: AgentDecision, qty: number): DecisionReason {
  * The LLM agent of one run, answered from the prompt-cache session the run belongs to (or from
  * $CS_LLM_CACHE). For any strategy that wants LLM agents, e.g. as debate members.
  */
-export function llmAgentForRun(persona: string, p: LlmStrategyParams, agentId: string, symbols: readonly string[]): LlmAgent {
+export function llmAgentForRun(persona: string, p: LlmStrategyParams, agentId: string, symbols?: readonly string[]): LlmAgent {
   const session = currentLlmSession() ?? replaySessionFromEnv();
   if (!session) {
     throw new InputError(
@@ -121,7 +122,7 @@ export function llmAgentForRun(persona: string, p: LlmStrategyParams, agentId: s
     mode: session.mode,
     budgetTokens: p.budget,
     mask: p.mask,
-    symbols,
+    ...(symbols ? { symbols } : {}),
     maxTokens: p.maxTokens,
     ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
     toolChoice: p.toolChoice,
@@ -129,6 +130,19 @@ export function llmAgentForRun(persona: string, p: LlmStrategyParams, agentId: s
     maxToolTurns: p.maxToolTurns,
   });
 }
+
+/**
+ * `debate --param agents=conservative,llm:aggressive`: an LLM member with the defaults of
+ * llmParamsSchema (the debate's own params are its cadence and window), answered from the run's
+ * prompt-cache session like llm:* itself. Registered when this module loads, which the strategy
+ * loader (hence `cs backtest`, sweep workers, walk-forward) does before any params are parsed.
+ */
+const DEBATE_MEMBER_PARAMS: LlmStrategyParams = llmParamsSchema.parse({});
+registerAgentFactory(LLM_PREFIX, (name, id, run) => {
+  const persona = name.slice(LLM_PREFIX.length);
+  if (!personaPrompt(persona)) throw new InputError(`unknown LLM persona "${persona}" in debate agent ${name} (known: ${Object.keys(PERSONA_PROMPTS).map((p) => `llm:${p}`).join(', ')})`);
+  return llmAgentForRun(persona, DEBATE_MEMBER_PARAMS, id, run?.symbols);
+});
 
 /**
  * Where no driver runs (sweep workers, walk-forward windows), $CS_LLM_CACHE names a cache to replay
