@@ -12,8 +12,8 @@ import type { Store } from '../datasets/store.ts';
 import { validateBars, type ValidationReport } from '../datasets/validate.ts';
 import { loadStrategy, type LoadedStrategy } from './strategy-loader.ts';
 import { isAgentStrategyRef } from './agents/strategy.ts';
-import { withAgentData } from './agents/environment.ts';
-import { loadSentimentFeed } from './agents/sentiment.ts';
+import { isLlmStrategyRef } from './agents/llm/strategy.ts';
+import { loadRunSentiment, withAgentRows } from './agents/environment.ts';
 import { Journal, journalKillSwitch, type JournalEntry } from '../engine/journal.ts';
 import { KillSwitch } from '../engine/killswitch.ts';
 import { RiskConfigSchema, RiskEngine, riskGate, type RiskConfig } from '../engine/risk.ts';
@@ -126,13 +126,17 @@ export async function runBacktest(store: Store, request: BacktestRequest, hooks:
     series.push(columns);
     datasets.push({ exchange, symbol, timeframe: req.timeframe, rows: columns.length, first: columns.ts[0]!, last: columns.ts[columns.length - 1]!, datasetHash, validation });
   }
-  if (isAgentStrategyRef(req.strategy)) {
+  if (usesAgentData(req.strategy)) {
     // Agent strategies read sentiment fenced at the replay clock: preload the run's range.
-    const last = Math.max(...series.map((c) => c.ts[c.length - 1]! + c.timeframeMs));
-    const sentiment = await loadSentimentFeed(store, req.symbols, Math.min(...series.map((c) => c.ts[0]!)), last);
-    return withAgentData({ sentiment }, () => runLoaded(loaded, req, series, datasets, hooks));
+    const sentiment = await loadRunSentiment(store, req.symbols, series);
+    return withAgentRows(sentiment ? { sentiment } : undefined, () => runLoaded(loaded, req, series, datasets, hooks));
   }
   return runLoaded(loaded, req, series, datasets, hooks);
+}
+
+/** Strategies that read the run's agent data (sentiment): persona:*, debate and llm:*. */
+export function usesAgentData(ref: string): boolean {
+  return isAgentStrategyRef(ref) || isLlmStrategyRef(ref);
 }
 
 /** The pure part after loading: used directly by sweeps that already hold the data in memory. */

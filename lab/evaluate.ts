@@ -5,6 +5,7 @@ import type { Metrics } from '../engine/metrics.ts';
 import { backtestRequestSchema, runLoaded, type BacktestReport, type BacktestRequest } from './backtest.ts';
 import type { LoadedStrategy } from './strategy-loader.ts';
 import type { Market } from './market-data.ts';
+import { withAgentRows } from './agents/environment.ts';
 
 /**
  * One parameter set on data already in memory: the unit of work of sweeps, walk-forward windows
@@ -31,7 +32,7 @@ export function runParams(loaded: LoadedStrategy, config: RunConfig, market: Mar
   // A sweep keeps one metrics row per run, not its audit trail: the run that gets promoted is
   // re-run by `cs backtest`, which journals every decision. Hash-chaining thousands of trial runs'
   // journals would cost more than the runs themselves.
-  return runLoaded(loaded, { ...config, params: { ...params }, seed, journal: false }, market.series, market.datasets);
+  return withAgentRows(market, () => runLoaded(loaded, { ...config, params: { ...params }, seed, journal: false }, market.series, market.datasets));
 }
 
 /** What a sweep keeps of a run (a row in DuckDB, a message between threads or machines). */

@@ -4,7 +4,9 @@ import type { BarColumns } from '../engine/types.ts';
 import type { Store } from '../datasets/store.ts';
 import { allocBarArrays, BAR_FIELDS, barColumns, datasetHash as hashDataset, type BarKey } from '../datasets/columns.ts';
 import { validateBars } from '../datasets/validate.ts';
-import { pickExchange, type DatasetRef } from './backtest.ts';
+import { pickExchange, usesAgentData, type DatasetRef } from './backtest.ts';
+import { loadRunSentiment } from './agents/environment.ts';
+import type { SentimentRows } from '../datasets/sentiment.ts';
 import type { RunConfig } from './evaluate.ts';
 
 /**
@@ -18,6 +20,12 @@ export interface Market {
   readonly datasets: readonly DatasetRef[];
   /** One hash for all the series (the per-symbol hash when there is one). */
   readonly datasetHash: string;
+  /**
+   * Sentiment rows for agent strategies (persona:*, debate, llm:*) when the store has any in the
+   * range: plain data, so it reaches worker threads by structured clone; runParams makes the feed.
+   * Not in datasetHash (that stays the bars' hash, as in a run's report); a sweep's id adds it.
+   */
+  readonly sentiment?: SentimentRows;
 }
 
 export function combinedHash(datasets: readonly { datasetHash: string }[]): string {
@@ -37,7 +45,8 @@ export async function loadMarket(store: Store, config: RunConfig, opts: { shared
     datasets.push(checkedRef(key, columns, datasetHash, config.allowBadData));
     series.push(columns);
   }
-  return { series, datasets, datasetHash: combinedHash(datasets) };
+  const sentiment = usesAgentData(config.strategy) ? await loadRunSentiment(store, config.symbols, series) : undefined;
+  return { series, datasets, datasetHash: combinedHash(datasets), ...(sentiment ? { sentiment } : {}) };
 }
 
 /** Wraps columns already in memory (generated, sliced for a walk-forward window) as a market. */

@@ -8,7 +8,8 @@ import type { PoolTask, PoolTaskResult, PoolWindow, PoolWorkerData } from './poo
 
 /**
  * One worker thread of the backtest pool. The market arrives once, in workerData, as views on the
- * main thread's SharedArrayBuffers (structured clone shares them, it does not copy), and the
+ * main thread's SharedArrayBuffers (structured clone shares them, it does not copy) with the
+ * agents' sentiment rows (cloned once per worker, the feed built on the first run), and the
  * strategy is loaded once; each task then carries only a parameter set and a seed.
  */
 const data = workerData as PoolWorkerData;
@@ -55,5 +56,6 @@ function windowOf(w: PoolWindow): Market {
       volume: c.volume.subarray(i0, i1),
     };
   });
-  return { series, datasets: w.datasets, datasetHash: w.datasetHash };
+  // The window reads the same sentiment rows: the feed is fenced at each bar, so a window sees what a run over its bars would.
+  return { series, datasets: w.datasets, datasetHash: w.datasetHash, ...(data.market.sentiment ? { sentiment: data.market.sentiment } : {}) };
 }

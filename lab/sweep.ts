@@ -8,6 +8,7 @@ import { createExecutor, type Executor, type RunTask } from './pool.ts';
 import type { RunConfig, RunSummary } from './evaluate.ts';
 import type { Market } from './market-data.ts';
 import { loadStrategy } from './strategy-loader.ts';
+import { agentRowsHash } from './agents/environment.ts';
 import { sweepOverfitting, type SweepOverfitting } from './sweep-overfitting.ts';
 
 /**
@@ -115,6 +116,8 @@ function definitionOf(o: SweepOptions, codeHash: string, metric: MetricName): Re
     strategy: o.strategy.startsWith('.') || o.strategy.includes('/') ? 'file' : o.strategy,
     codeHash,
     datasetHash: o.market.datasetHash,
+    // Agents read sentiment: a sweep with it must not share ids (and stored runs) with one without.
+    ...(o.market.sentiment ? { sentimentHash: agentRowsHash(o.market) } : {}),
     config,
     space: o.space,
     method: o.method,

@@ -14,6 +14,7 @@ import { checkParams, pointKey, withFixed, type Params, type SearchSpace } from 
 import { optimise, type Method } from './optimise.ts';
 import { runSweep } from './sweep.ts';
 import { equityReturns } from './montecarlo.ts';
+import { withAgentRows, type AgentRows } from './agents/environment.ts';
 
 /**
  * Walk-forward analysis: optimise on an in-sample (IS) window, trade the chosen parameters on the
@@ -37,6 +38,8 @@ export interface Market {
   readonly series: readonly BarColumns[];
   readonly datasets: readonly DatasetRef[];
   readonly datasetHash: string;
+  /** Agents' sentiment rows (see lab/market-data.ts); windows keep them, every run reads them. */
+  readonly sentiment?: AgentRows['sentiment'];
 }
 
 /** A validated backtest request (fees, cash, seed…); each trial only changes the params. */
@@ -174,7 +177,7 @@ export function planWindows(t0: number, tEnd: number, o: z.output<typeof walkFor
 
 function sliceMarket(m: Market, from: number, to: number): Market {
   const series = m.series.map((s) => sliceBars(s, lowerBound(s.ts, from), lowerBound(s.ts, to)));
-  return { series, datasets: m.datasets, datasetHash: m.datasetHash };
+  return { ...m, series };
 }
 
 function sliceByBars(m: Market, oosFrom: number, to: number, warmup: number): Market {
@@ -182,7 +185,7 @@ function sliceByBars(m: Market, oosFrom: number, to: number, warmup: number): Ma
     const a = lowerBound(s.ts, oosFrom);
     return sliceBars(s, Math.max(0, a - warmup), lowerBound(s.ts, to));
   });
-  return { series, datasets: m.datasets, datasetHash: m.datasetHash };
+  return { ...m, series };
 }
 
 function barCount(m: Market): number {
@@ -264,6 +267,11 @@ export function sweepOptimiser(strategyRef: string, config: RunConfig, o: z.outp
 }
 
 export async function walkForward(input: WalkForwardInput): Promise<WalkForwardReport> {
+  // The inline trials, the OOS runs and the PBO runs call runLoaded directly: they read the rows from here.
+  return withAgentRows(input.market, () => walkForwardIn(input));
+}
+
+async function walkForwardIn(input: WalkForwardInput): Promise<WalkForwardReport> {
   const parsed = walkForwardOptionsSchema.safeParse(input.options);
   if (!parsed.success) throw new InputError(`walk-forward: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
   const o = parsed.data;

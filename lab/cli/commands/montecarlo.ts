@@ -6,6 +6,7 @@ import type { Store } from '../../../datasets/store.ts';
 import { backtestRequestSchema, runLoaded } from '../../backtest.ts';
 import { loadStrategy } from '../../strategy-loader.ts';
 import { loadMarket } from '../../market-data.ts';
+import { withAgentRows } from '../../agents/environment.ts';
 import { bootstrapReturns, equityReturns, MC_METHODS, rerunPaths, shuffleTrades, tradeEquityReturns, type McMethod, type McResult, type PathObserver } from '../../montecarlo.ts';
 import { addDbOption, addJsonOption, printJson } from '../options.ts';
 import { openExisting } from './gate.ts';
@@ -45,10 +46,11 @@ async function rerunFor(store: Store, run: RunRecord, o: MonteCarloCliOptions, w
   const config = backtestRequestSchema.parse({ strategy: strategyRef(run.strategySource), symbols: [...run.symbols], timeframe: run.timeframe, from: run.fromTs, to: run.toTs, params: run.params, seed: run.seed });
   const market = await loadMarket(store, config, { shared: false });
   if (market.datasetHash !== run.datasetHash) warnings.push(`the stored data changed since the run (dataset hash ${market.datasetHash.slice(0, 12)} ≠ ${run.datasetHash.slice(0, 12)})`);
-  const base = runLoaded(loaded, config, market.series, market.datasets);
+  // Agent strategies re-run with the sentiment the run had (loaded with the market).
+  const base = withAgentRows(market, () => runLoaded(loaded, config, market.series, market.datasets));
   if (base.resultHash !== run.resultHash) warnings.push('re-running with default broker settings does not reproduce the stored run (it used other fees/slippage?): paths are compared with the re-run');
   const ppy = periodsPerYear(timeframeToMs(run.timeframe));
-  return rerunPaths(market.series, (series) => ({ equity: runLoaded(loaded, config, series, market.datasets).run.curve.equity }), base.run.curve.equity, ppy, {
+  return rerunPaths(market.series, (series) => ({ equity: withAgentRows(market, () => runLoaded(loaded, config, series, market.datasets)).run.curve.equity }), base.run.curve.equity, ppy, {
     method: o.method,
     paths: o.paths,
     seed: o.seed,
