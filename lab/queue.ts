@@ -1,10 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { InputError } from '../engine/errors.ts';
 import { timeframeToMs } from '../engine/timeframe.ts';
+import { hashValue } from '../engine/hash.ts';
+import type { SentimentRows } from '../datasets/sentiment.ts';
 import { barColumns, datasetHash as hashDataset, readArrowCache, writeArrowCache, type BarKey } from '../datasets/columns.ts';
 import { openStore } from '../datasets/store.ts';
 import type { DatasetRef } from './backtest.ts';
@@ -74,6 +76,8 @@ export interface JobContext {
   readonly data: readonly DataRef[];
   readonly datasets: readonly DatasetRef[];
   readonly datasetHash: string;
+  /** The agents' sentiment rows (market.sentiment) as a JSON file beside the bars, and their hash. */
+  readonly sentiment?: { readonly file: string; readonly hash: string };
 }
 
 /**
@@ -118,6 +122,30 @@ export async function publishMarket(market: Market, dir: string): Promise<DataRe
   return refs;
 }
 
+/**
+ * Sentiment rows go to `dir/sentiment-<hash>.json` once (not into every job: a job carries only the
+ * file and the hash), so a worker's agents read what `cs backtest` reads.
+ */
+function publishSentiment(rows: SentimentRows, dir: string): { file: string; hash: string } {
+  mkdirSync(dir, { recursive: true });
+  const hash = hashValue(rows);
+  const file = resolve(join(dir, `sentiment-${hash.slice(0, 32)}.json`));
+  if (!existsSync(file)) writeFileSync(file, JSON.stringify(rows));
+  return { file, hash };
+}
+
+function readSentiment(ref: { file: string; hash: string }): SentimentRows {
+  let rows: SentimentRows;
+  try {
+    rows = JSON.parse(readFileSync(ref.file, 'utf8')) as SentimentRows;
+  } catch (err) {
+    throw new Error(`the sweep's sentiment rows are not readable here: ${ref.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}; share that directory)`);
+  }
+  const got = hashValue(rows);
+  if (got !== ref.hash) throw new Error(`sentiment rows in ${ref.file} differ from the sweep's (hash ${got.slice(0, 12)} ≠ ${ref.hash.slice(0, 12)})`);
+  return rows;
+}
+
 /** The sweep directory beside a database: `<db dir>/.cs-cache/sweep-data`. */
 export function defaultDataDir(dbPath: string): string {
   return join(dirname(resolve(dbPath)), '.cs-cache', 'sweep-data');
@@ -136,7 +164,8 @@ export function queueExecutor(o: QueueExecutorOptions): (ctx: SweepContext) => P
   return async (ctx) => {
     const data = await publishMarket(ctx.market, o.dataDir);
     const strategy = /[/\\]|\.(m?[jt]s)$/.test(ctx.strategy) ? resolve(ctx.strategy) : ctx.strategy;
-    const jobCtx: JobContext = { sweepId: ctx.sweepId, strategy, codeHash: ctx.codeHash, config: ctx.config, data, datasets: ctx.market.datasets, datasetHash: ctx.market.datasetHash };
+    const sentiment = ctx.market.sentiment ? publishSentiment(ctx.market.sentiment, o.dataDir) : undefined;
+    const jobCtx: JobContext = { sweepId: ctx.sweepId, strategy, codeHash: ctx.codeHash, config: ctx.config, data, datasets: ctx.market.datasets, datasetHash: ctx.market.datasetHash, ...(sentiment ? { sentiment } : {}) };
     const name = o.queueName ?? DEFAULT_QUEUE_NAME;
     const queue = new Queue<SweepJobData, WireSummary>(name, { connection });
     const events = new QueueEvents(name, { connection });
@@ -290,5 +319,5 @@ async function loadJobMarket(ctx: JobContext, db: string | undefined): Promise<M
     if (got !== ref.datasetHash) throw new Error(`data for ${ref.key.symbol} differs from the sweep's (hash ${got.slice(0, 12)} ≠ ${ref.datasetHash.slice(0, 12)})`);
     series.push(cols);
   }
-  return { series, datasets: ctx.datasets, datasetHash: combinedHash(ctx.datasets) };
+  return { series, datasets: ctx.datasets, datasetHash: combinedHash(ctx.datasets), ...(ctx.sentiment ? { sentiment: readSentiment(ctx.sentiment) } : {}) };
 }

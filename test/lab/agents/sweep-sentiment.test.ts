@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateBars } from '../../../datasets/synth.ts';
 import { openStore, type Store } from '../../../datasets/store.ts';
 import { importSentimentFile } from '../../../datasets/sentiment.ts';
@@ -10,6 +11,7 @@ import { parseRunConfig, type RunConfig } from '../../../lab/evaluate.ts';
 import { loadMarket, type Market } from '../../../lab/market-data.ts';
 import { buildSearchSpace, type SearchSpace } from '../../../lab/search-space.ts';
 import { runSweep } from '../../../lab/sweep.ts';
+import { parseRedisUrl, queueExecutor, startQueueWorker } from '../../../lab/queue.ts';
 import { loadStrategy } from '../../../lab/strategy-loader.ts';
 import { sweepOptimiser, walkForward } from '../../../lab/walkforward.ts';
 
@@ -98,5 +100,21 @@ describe('agent strategies in sweeps read the store\'s sentiment, as cs backtest
     expect(pooled.stitched).toEqual(inline.stitched);
     expect(blind.windows.map((w) => w.oosHash)).not.toEqual(inline.windows.map((w) => w.oosHash));
     expect(blind.windows.map((w) => w.isScore)).not.toEqual(inline.windows.map((w) => w.isScore));
+  }, 60_000);
+
+  it('the Redis queue too: a cs worker reads the rows from the sweep\'s data directory (checked against their hash)', async () => {
+    const url = inject('redisUrl');
+    const queueName = `cs-sweep-sentiment-${process.pid}`;
+    const worker = await startQueueWorker({ url, queueName, concurrency: 1 });
+    try {
+      const queued = await runSweep({ strategy: REQUEST.strategy, config, market, space, method: 'grid', executor: queueExecutor({ url, dataDir: join(dir, 'data'), queueName }) });
+      const inline = await runSweep({ strategy: REQUEST.strategy, config, market, space, method: 'grid', workers: 0 });
+      expect(queued.runs.map((r) => [r.runKey, r.resultHash])).toEqual(inline.runs.map((r) => [r.runKey, r.resultHash]));
+    } finally {
+      await worker.close();
+      const q = new Queue(queueName, { connection: parseRedisUrl(url) });
+      await q.obliterate({ force: true });
+      await q.close();
+    }
   }, 60_000);
 });
