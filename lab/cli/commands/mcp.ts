@@ -1,15 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { InputError } from '../../../engine/errors.ts';
 import { parseRiskConfigText } from '../../../engine/risk.ts';
 import { openStore } from '../../../datasets/store.ts';
 import { FileJournal } from '../../../datasets/journal-store.ts';
-import { RedisClaims } from '../../../live/claims.ts';
-import { RedisStreamBus } from '../../../live/bus/redis-streams.ts';
-import { createMcpServer } from '../../mcp/server.ts';
-import { startMcpHttp } from '../../mcp/http.ts';
-import { TradingSession, type SessionClock } from '../../mcp/session.ts';
+import type { SessionClock } from '../../mcp/session.ts';
 import { addDbOption, addJsonOption, collect, parseNumberOption, parseTime, printJson, resolveDbPath } from '../options.ts';
 
 interface McpOptions {
@@ -92,6 +87,15 @@ export function register(program: Command): void {
       risk = parseRiskConfigText(text, o.risk);
     }
 
+    // The MCP SDK, Redis client and server code load only when the server starts, so that every
+    // other `cs` command (and `cs mcp --help`) starts without them.
+    const [{ RedisClaims }, { RedisStreamBus }, { createMcpServer }, { startMcpHttp }, { TradingSession }] = await Promise.all([
+      import('../../../live/claims.ts'),
+      import('../../../live/bus/redis-streams.ts'),
+      import('../../mcp/server.ts'),
+      import('../../mcp/http.ts'),
+      import('../../mcp/session.ts'),
+    ]);
     const store = await openStore(resolveDbPath(o.db), { readOnly: true });
     const journal = o.journal !== undefined ? await FileJournal.open(o.journal) : undefined;
     const claims = o.claimsRedis !== undefined ? new RedisClaims(o.claimsRedis, o.claimsPrefix) : undefined;
@@ -118,6 +122,7 @@ export function register(program: Command): void {
 
     if (o.stdio) {
       // stdout belongs to the protocol: everything human goes to stderr.
+      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const transport = new StdioServerTransport();
       const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
       await createMcpServer(session).connect(transport);

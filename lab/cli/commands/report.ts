@@ -8,9 +8,7 @@ import { loadRun, type RunRecord } from '../../../datasets/runs.ts';
 import { listSweeps, loadSweepRunsWithReturns, METRIC_COLUMNS } from '../../../datasets/sweeps.ts';
 import { loadWalkForward } from '../../../datasets/walkforward.ts';
 import type { Store } from '../../../datasets/store.ts';
-import { fanCollector } from '../../../reports/charts/index.ts';
-import { monteCarloTearsheet, runTearsheet, sweepTearsheet, walkForwardTearsheet, type PriceSeries } from '../../../reports/tearsheet/index.ts';
-import { fmtTime } from '../../../reports/tearsheet/format.ts';
+import type { PriceSeries } from '../../../reports/tearsheet/index.ts';
 import type { NamedValidation } from '../../../reports/tearsheet/blocks.ts';
 import { backtestRequestSchema } from '../../backtest.ts';
 import { evaluateGate, loadSubject, subjectFromRun, type GateConfig } from '../../gate.ts';
@@ -23,6 +21,9 @@ import { gateConfigFrom, openExisting } from './gate.ts';
 import { runMonteCarlo } from './montecarlo.ts';
 
 /** What an id names in the store. */
+/** The tearsheet code (and ECharts with it) loads only when a report is written, not at every `cs` start. */
+const tearsheets = () => import('../../../reports/tearsheet/index.ts');
+
 export type StoredKind = 'run' | 'sweep' | 'walkforward';
 export type ReportKind = StoredKind | 'montecarlo';
 
@@ -83,6 +84,7 @@ async function runMarket(store: Store, run: RunRecord): Promise<{ prices: PriceS
 /** The HTML of a stored run's tearsheet (also what `cs demo` writes). */
 export async function runReportHtml(store: Store, run: RunRecord, gate: GateConfig): Promise<string> {
   const m = await runMarket(store, run);
+  const { runTearsheet } = await tearsheets();
   return runTearsheet({
     run,
     periodsPerYear: periodsPerYear(timeframeToMs(run.timeframe)),
@@ -104,6 +106,7 @@ async function sweepHtml(store: Store, id: string, o: Parsed, gate: GateConfig):
   for (const [flag, p] of [['--x', o.x], ['--y', o.y]] as const)
     if (p !== undefined && !names.has(p)) throw new InputError(`${flag}: sweep "${id}" has no parameter "${p}" (it has: ${[...names].join(', ') || 'none'})`);
   const blocks = o.pboBlocks ?? DEFAULT_PBO_BLOCKS;
+  const { sweepTearsheet } = await tearsheets();
   return sweepTearsheet({
     sweep,
     rows,
@@ -118,6 +121,7 @@ async function sweepHtml(store: Store, id: string, o: Parsed, gate: GateConfig):
 }
 
 async function monteCarloHtml(o: Parsed, id: string, run: RunRecord): Promise<string> {
+  const [{ monteCarloTearsheet }, { fanCollector }, { fmtTime }] = await Promise.all([tearsheets(), import('../../../reports/charts/index.ts'), import('../../../reports/tearsheet/format.ts')]);
   const bars = o.method !== 'shuffle';
   const steps = bars ? run.curve.equity.length - 1 : run.trades.length;
   // The fan keeps up to 200 checkpoints per path; past FAN_MAX_PATHS paths it is drawn from the
@@ -171,6 +175,7 @@ export async function writeReport(id: string, raw: ReportOptions): Promise<Repor
     } else if (kind === 'sweep') html = await sweepHtml(store, id, o, gate);
     else {
       const wf = (await loadWalkForward(store, id))!;
+      const { walkForwardTearsheet } = await tearsheets();
       html = walkForwardTearsheet({ wf, gate: evaluateGate(await loadSubject(store, 'walkforward', id), gate) });
     }
   } finally {
