@@ -12,6 +12,9 @@ import { loadMarket, type Market } from '../../../lab/market-data.ts';
 import { buildSearchSpace, type SearchSpace } from '../../../lab/search-space.ts';
 import { runSweep } from '../../../lab/sweep.ts';
 import { parseRedisUrl, queueExecutor, startQueueWorker } from '../../../lab/queue.ts';
+import { saveRun } from '../../../datasets/runs.ts';
+import { toStoredRun } from '../../../lab/cli/commands/backtest.ts';
+import { runMonteCarlo } from '../../../lab/cli/commands/montecarlo.ts';
 import { loadStrategy } from '../../../lab/strategy-loader.ts';
 import { sweepOptimiser, walkForward } from '../../../lab/walkforward.ts';
 
@@ -115,6 +118,19 @@ describe('agent strategies in sweeps read the store\'s sentiment, as cs backtest
       const q = new Queue(queueName, { connection: parseRedisUrl(url) });
       await q.obliterate({ force: true });
       await q.close();
+    }
+  }, 60_000);
+
+  it('cs montecarlo --method noise re-runs a stored agent run with its sentiment: the re-run reproduces it', async () => {
+    const report = await runBacktest(store, { ...REQUEST, params: { warmup: 60, window: 60, decideEvery: 3, minConfidence: 10 } });
+    await saveRun(store, toStoredRun(report));
+    const db = join(dir, 'lab.duckdb');
+    await store.close();
+    try {
+      const out = await runMonteCarlo({ run: report.runId, method: 'noise', paths: 2, seed: 1, ruinDrawdown: 0.5, noise: 0.001, db });
+      expect(out.warnings).toEqual([]);
+    } finally {
+      store = await openStore(db);
     }
   }, 60_000);
 });
