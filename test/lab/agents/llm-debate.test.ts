@@ -11,6 +11,9 @@ import { runWithPromptCache } from '../../../lab/agents/llm/session.ts';
 import { withLlmSession } from '../../../lab/agents/llm/cli.ts';
 import type { DebateDetail } from '../../../lab/agents/strategy.ts';
 import { loadStrategy } from '../../../lab/strategy-loader.ts';
+import { parseRunConfig } from '../../../lab/evaluate.ts';
+import { marketFromColumns } from '../../../lab/market-data.ts';
+import { BacktestPool } from '../../../lab/pool.ts';
 import { startAnthropicEmulator, toolUse, type AnthropicEmulator, type MessagesBody } from '../../support/anthropic-emulator.ts';
 
 const HOUR = 3_600_000;
@@ -114,6 +117,19 @@ describe('llm:* agents as debate members', () => {
     expect(replayed.result.resultHash).toBe(recorded.result.resultHash);
     expect(replayed.llm.fetched.calls).toBe(0);
     expect(replayed.llm.total.calls).toBe(6);
+    expect(emu.requests).toHaveLength(6);
+
+    // In sweep worker threads (no driver there) the factory is registered by the strategy loader
+    // and the member replays from $CS_LLM_CACHE: the same run.
+    process.env.CS_LLM_CACHE = file;
+    const pool = await BacktestPool.create({ strategy: 'debate', config: parseRunConfig({ strategy: 'debate', symbols: ['BTC/USDT'], timeframe: '1h', seed: 3 }), market: marketFromColumns([series(80)], 'test'), workers: 1 });
+    try {
+      const summary = await pool.runOne(PARAMS, 3);
+      expect(summary.resultHash).toBe(recorded.result.resultHash);
+    } finally {
+      await pool.close();
+      delete process.env.CS_LLM_CACHE;
+    }
     expect(emu.requests).toHaveLength(6);
   });
 
