@@ -302,3 +302,13 @@ export function computeMetrics(input: MetricsInput): Metrics {
     ...(benchmark ? { benchmark } : {}),
   };
 }
+
+/** Type-7 (linear interpolation, numpy's and R's default) quantile of ascending-sorted values. */
+export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BarColumns } from '../engine/types.ts';
-import type { ClosedTrade } from '../engine/metrics.ts';
+import { quantileSorted, type ClosedTrade } from '../engine/metrics.ts';
 import { createRng, type Rng } from '../engine/rng.ts';
 import { DAY_MS, YEAR_DAYS } from '../engine/timeframe.ts';
 import { InputError } from '../engine/errors.ts';
@@ -76,16 +76,6 @@ export interface McResult {
   readonly observed: PathStats;
   /** Method-specific settings actually used (block length, noise σ, calibrated drift and vol). */
   readonly settings: Readonly<Record<string, number>>;
-}
-
-/** Type-7 (linear, numpy's default) quantile of an ascending-sorted array. */
-export function quantileSorted(sorted: Float64Array, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
 function summarise(values: Float64Array): Percentiles {

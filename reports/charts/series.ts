@@ -1,4 +1,4 @@
-import { returnsFromEquity } from '../../engine/metrics.ts';
+import { quantileSorted, returnsFromEquity } from '../../engine/metrics.ts';
 
 /**
  * The series the charts draw, derived from an equity curve and nothing else. Pure and
@@ -149,16 +149,6 @@ export function thinIndices(n: number, max: number): number[] {
   return out;
 }
 
-/** Type-7 (linear, numpy's default) quantile of ascending-sorted values, as lab/montecarlo's table. */
-export function quantileOfSorted(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
 /** A percentile fan: at each checkpoint step, the quantiles of the path values across paths. */
 export interface Fan {
   /** Path step of each checkpoint (0 = the start, value 1). */
@@ -199,7 +189,7 @@ export function fanCollector(steps: number, paths: number, points = 200): { obse
         if (!Number.isNaN(v)) col[m++] = v;
       }
       const sorted = col.subarray(0, m).sort();
-      quantiles.forEach((q, qi) => (bands[qi]![j] = quantileOfSorted(sorted, q)));
+      quantiles.forEach((q, qi) => (bands[qi]![j] = quantileSorted(sorted, q)));
     }
     return { steps: checkpoints, quantiles, bands };
   };

@@ -7,13 +7,13 @@ import { csInProcess } from '../support/cli.ts';
 import { InputError } from '../../engine/errors.ts';
 import { createRng } from '../../engine/rng.ts';
 import { generateBars } from '../../datasets/synth.ts';
+import { quantileSorted } from '../../engine/metrics.ts';
 import { backtestRequestSchema, runLoaded } from '../../lab/backtest.ts';
 import { loadStrategy } from '../../lab/strategy-loader.ts';
 import {
   bootstrapReturns,
   calibrateGbm,
   perturbBars,
-  quantileSorted,
   rerunPaths,
   shuffleTrades,
   statsOfReturns,

@@ -11,7 +11,6 @@ import {
   paramGrid,
   parameterHeatmap,
   priceTradesChart,
-  quantileOfSorted,
   renderSvg,
   returnHistogramChart,
   rollingSharpe,
@@ -21,6 +20,7 @@ import {
   walkForwardChart,
   yearlyReturns,
 } from '../../reports/charts/index.ts';
+import { quantileSorted } from '../../engine/metrics.ts';
 
 const eq = (xs: number[]) => Float64Array.from(xs);
 const day = (y: number, m: number, d: number, h = 0) => Date.UTC(y, m - 1, d, h);
@@ -147,8 +147,8 @@ describe('thinIndices and the fan', () => {
 
   it('quantiles are type 7 (numpy linear)', () => {
     // numpy.percentile([1, 2, 3, 4], 25) = 1.75; 50 → 2.5.
-    expect(quantileOfSorted([1, 2, 3, 4], 0.25)).toBeCloseTo(1.75, 12);
-    expect(quantileOfSorted([1, 2, 3, 4], 0.5)).toBeCloseTo(2.5, 12);
+    expect(quantileSorted([1, 2, 3, 4], 0.25)).toBeCloseTo(1.75, 12);
+    expect(quantileSorted([1, 2, 3, 4], 0.5)).toBeCloseTo(2.5, 12);
   });
 
   it('gives the per-step quantiles of the paths worked by hand', () => {
