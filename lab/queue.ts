@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { InputError } from '../engine/errors.ts';
 import { timeframeToMs } from '../engine/timeframe.ts';
@@ -157,6 +157,9 @@ export interface QueueExecutorOptions {
   readonly queueName?: string;
 }
 
+/** BullMQ (and its Redis client) load only when a queue is used, not at every `cs` start. */
+const bullmq = () => import('bullmq');
+
 /** An executor for `runSweep` that sends the runs to `cs worker` processes through Redis. */
 export function queueExecutor(o: QueueExecutorOptions): (ctx: SweepContext) => Promise<Executor> {
   // Checked now, before the sweep records anything.
@@ -167,6 +170,7 @@ export function queueExecutor(o: QueueExecutorOptions): (ctx: SweepContext) => P
     const sentiment = ctx.market.sentiment ? publishSentiment(ctx.market.sentiment, o.dataDir) : undefined;
     const jobCtx: JobContext = { sweepId: ctx.sweepId, strategy, codeHash: ctx.codeHash, config: ctx.config, data, datasets: ctx.market.datasets, datasetHash: ctx.market.datasetHash, ...(sentiment ? { sentiment } : {}) };
     const name = o.queueName ?? DEFAULT_QUEUE_NAME;
+    const { Queue, QueueEvents } = await bullmq();
     const queue = new Queue<SweepJobData, WireSummary>(name, { connection });
     const events = new QueueEvents(name, { connection });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
@@ -262,6 +266,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     });
     return pool;
   };
+  const { Worker } = await bullmq();
   const worker = new Worker<SweepJobData, WireSummary>(
     o.queueName ?? DEFAULT_QUEUE_NAME,
     async (job: Job<SweepJobData, WireSummary>) => {

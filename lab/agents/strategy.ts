@@ -252,7 +252,7 @@ export function personaStrategy(persona: string): AnyStrategy {
 }
 
 export function debateStrategy(): AnyStrategy {
-  return agentStrategy(DEBATE_REF, 'debate of rule-based agents, then a confidence-weighted vote (long-only)', debateParamsSchema, (p) => {
+  return agentStrategy(DEBATE_REF, 'debate of agents (rule-based personas, or llm:<persona> from a prompt cache), then a confidence-weighted vote (long-only)', debateParamsSchema, (p) => {
     const agents = buildAgents(p.agents);
     const config: ConsensusConfig = { rounds: p.rounds, quorum: p.quorum, minWeight: p.minWeight, tie: p.tie, vetoOnAnyAgent: p.vetoOnAnyAgent, riskAgents: p.riskAgents };
     return (input) => debateCall(debate(agents, input, config), input);
