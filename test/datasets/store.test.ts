@@ -238,6 +238,7 @@ describe('store: a database held by another process', () => {
       const db = await DuckDBInstance.create(process.argv[1]);
       await (await db.connect()).run('SELECT 1');
       process.stdout.write('ready\\n');
+      globalThis.holdOpen = db; // reachable for ever: a collected instance would release the file lock
       setInterval(() => {}, 1000);`;
     child = spawn(process.execPath, ['--input-type=module', '-e', script, file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((ready, fail) => {

@@ -138,6 +138,7 @@ describe('cs backtest', () => {
       const inst = await DuckDBInstance.create(${JSON.stringify(db)});
       await inst.connect();
       process.stdout.write('ready\\n');
+      globalThis.holdOpen = inst; // reachable for ever: a collected instance would release the file lock
       setTimeout(() => {}, 60000);
     `, '--input-type=module'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     try {

@@ -127,6 +127,7 @@ describe('cs data', () => {
         const db = await DuckDBInstance.create(process.argv[1]);
         await (await db.connect()).run('CREATE TABLE t (x INTEGER)');
         process.stdout.write('ready\\n');
+        globalThis.holdOpen = db; // reachable for ever: a collected instance would release the file lock
         setInterval(() => {}, 1000);`;
       holder = spawn(process.execPath, ['--input-type=module', '-e', script, locked], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((ready) => holder!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && ready()));
