@@ -12,8 +12,10 @@ import { LlmAgent, PromptNotRecorded, type LlmAgentDecision } from '../../../lab
 import { PromptCache, requestKey, type CacheMode } from '../../../lab/agents/llm/cache.ts';
 import { runWithPromptCache } from '../../../lab/agents/llm/session.ts';
 import { startAnthropicEmulator, text, toolUse, type AnthropicEmulator, type MessagesBody } from '../../support/anthropic-emulator.ts';
+import { randomUUID } from 'node:crypto';
 
-const KEY = 'sk-ant-test-SECRET-0123456789abcdef';
+// A fresh stand-in key per run: distinctive enough to search every output for, and no secret-like literal in git.
+const KEY = `test-api-key-${randomUUID()}`;
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 5, 1);
 

@@ -12,10 +12,12 @@ import { runWithPromptCache } from '../../../lab/agents/llm/session.ts';
 import { loadStrategy } from '../../../lab/strategy-loader.ts';
 import { withAgentData } from '../../../lab/agents/environment.ts';
 import { startAnthropicEmulator, toolUse, type AnthropicEmulator, type MessagesBody } from '../../support/anthropic-emulator.ts';
+import { randomUUID } from 'node:crypto';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);
-const KEY = 'sk-ant-test-SECRET-fedcba9876543210';
+// A fresh stand-in key per run: distinctive enough to search every output for, and no secret-like literal in git.
+const KEY = `test-api-key-${randomUUID()}`;
 
 /** A zig-zag of hourly bars; from bar `poisonFrom` on, absurd values (a future that must not leak). */
 function series(n: number, poisonFrom = Infinity): BarColumns {

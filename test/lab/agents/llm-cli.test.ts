@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csInProcess } from '../../support/cli.ts';
 import { startAnthropicEmulator, toolUse, type AnthropicEmulator } from '../../support/anthropic-emulator.ts';
+import { randomUUID } from 'node:crypto';
 
 /** `cs backtest --strategy llm:<persona>`: record through the loopback API, replay offline, fail loudly on a gap. */
-const KEY = 'sk-ant-test-SECRET-cli-5555aaaa';
+// A fresh stand-in key per run: distinctive enough to search every output for, and no secret-like literal in git.
+const KEY = `test-api-key-${randomUUID()}`;
 let dir: string, db: string, emu: AnthropicEmulator;
 const saved = { key: process.env.ANTHROPIC_API_KEY, url: process.env.ANTHROPIC_BASE_URL };
 
