@@ -15,10 +15,12 @@ import { parseRunConfig } from '../../../lab/evaluate.ts';
 import { marketFromColumns } from '../../../lab/market-data.ts';
 import { BacktestPool } from '../../../lab/pool.ts';
 import { startAnthropicEmulator, toolUse, type AnthropicEmulator, type MessagesBody } from '../../support/anthropic-emulator.ts';
+import { randomUUID } from 'node:crypto';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);
-const KEY = 'sk-ant-test-debate-0123456789';
+// A fresh stand-in key per run: distinctive enough to search outputs for, and no secret-like literal in git.
+const KEY = `test-api-key-${randomUUID()}`;
 
 function series(n: number): BarColumns {
   const close = Float64Array.from({ length: n }, (_, i) => 100 + 8 * Math.sin(i / 5) + i * 0.2);
