@@ -74,7 +74,8 @@ export function sweepTearsheet(input: SweepTearsheetInput): string {
           { head: 'rank', cell: (r) => String(top.indexOf(r) + 1) },
           { head: 'params', cell: (r) => fmtParams(r.params), text: true },
           { head: metric, cell: (r) => fmtNum(r.metrics[metric], 4) },
-          { head: 'Sharpe', cell: (r) => fmtNum(r.metrics.sharpe) },
+          // The ranking metric is already the column before; Sharpe only when ranked by something else.
+          ...(metric === 'sharpe' ? [] : [{ head: 'Sharpe', cell: (r: SweepRow) => fmtNum(r.metrics.sharpe) }]),
           { head: 'total return', cell: (r) => fmtPct(r.metrics.totalReturn) },
           { head: 'max drawdown', cell: (r) => fmtPct(r.metrics.maxDrawdown) },
           { head: 'trades', cell: (r) => fmtNum(r.metrics.numTrades, 0) },
