@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { BarColumns } from '../engine/types.ts';
 import type { ClosedTrade } from '../engine/metrics.ts';
 import type { OrderGate } from '../engine/backtest.ts';
 import { computeMetrics, type Metrics } from '../engine/metrics.ts';
@@ -8,13 +7,14 @@ import { hashValue } from '../engine/hash.ts';
 import { InputError } from '../engine/errors.ts';
 import { deflatedSharpe, moments, probabilisticSharpe, probabilityOfOverfitting, varianceOf } from '../engine/overfitting.ts';
 import { lowerBound, sliceBars } from '../datasets/columns.ts';
-import { runLoaded, type backtestRequestSchema, type DatasetRef } from './backtest.ts';
+import { runLoaded, type backtestRequestSchema } from './backtest.ts';
 import type { LoadedStrategy } from './strategy-loader.ts';
 import { checkParams, pointKey, withFixed, type Params, type SearchSpace } from './search-space.ts';
 import { optimise, type Method } from './optimise.ts';
 import { runSweep } from './sweep.ts';
 import { equityReturns } from './montecarlo.ts';
-import { withAgentRows, type AgentRows } from './agents/environment.ts';
+import { withAgentRows } from './agents/environment.ts';
+import type { Market } from './market-data.ts';
 
 /**
  * Walk-forward analysis: optimise on an in-sample (IS) window, trade the chosen parameters on the
@@ -33,14 +33,8 @@ import { withAgentRows, type AgentRows } from './agents/environment.ts';
  * bars after a window and checks that nothing in or before it moves.
  */
 
-/** Market data in memory (structurally the sweep's `Market` from lab/market-data.ts). */
-export interface Market {
-  readonly series: readonly BarColumns[];
-  readonly datasets: readonly DatasetRef[];
-  readonly datasetHash: string;
-  /** Agents' sentiment rows (see lab/market-data.ts); windows keep them, every run reads them. */
-  readonly sentiment?: AgentRows['sentiment'];
-}
+/** Market data in memory: the sweep's, so windows, trials and workers share one shape. */
+export type { Market };
 
 /** A validated backtest request (fees, cash, seed…); each trial only changes the params. */
 export type RunConfig = z.output<typeof backtestRequestSchema>;
