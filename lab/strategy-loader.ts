@@ -5,8 +5,9 @@ import { InputError } from '../engine/errors.ts';
 import { sha256Hex } from '../engine/hash.ts';
 import type { AnyStrategy } from '../engine/strategy.ts';
 import { builtinStrategies } from '../engine/strategies/index.ts';
-import { isLlmStrategyRef, loadLlmStrategy } from './agents/llm/strategy.ts';
-import { isAgentStrategyRef, loadAgentStrategy } from './agents/strategy.ts';
+import { isLlmStrategyRef, LLM_PREFIX, loadLlmStrategy } from './agents/llm/strategy.ts';
+import { DEBATE_REF, isAgentStrategyRef, loadAgentStrategy, PERSONA_PREFIX } from './agents/strategy.ts';
+import { BUILTIN_PERSONAS } from './agents/personas.ts';
 
 export interface LoadedStrategy {
   readonly strategy: AnyStrategy;
@@ -34,7 +35,8 @@ export async function loadStrategy(ref: string): Promise<LoadedStrategy> {
   if (isAgentStrategyRef(ref)) return loadAgentStrategy(ref);
   const looksLikePath = /[/\\]|\.(m?[jt]s)$/.test(ref);
   if (!looksLikePath) {
-    throw new InputError(`unknown strategy "${ref}" (built-in: ${Object.keys(builtinStrategies).join(', ')}, persona:conservative, persona:aggressive, persona:trend-follower, debate, llm:<persona>; or give a path to a .ts file)`);
+    const known = [...Object.keys(builtinStrategies), ...BUILTIN_PERSONAS.map((p) => PERSONA_PREFIX + p), DEBATE_REF, `${LLM_PREFIX}<persona>`];
+    throw new InputError(`unknown strategy "${ref}" (built-in: ${known.join(', ')}; or give a path to a .ts file)`);
   }
   const path = resolve(ref);
   if (!existsSync(path)) throw new InputError(`strategy file not found: ${path}`);
