@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { open, readFile, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../engine/errors.ts';
 import { canonicalJson } from '../engine/hash.ts';
 import { GENESIS, makeEntry, verify, type ChainHead, type EntryType, type JournalEntry, type JournalPayloads } from '../engine/journal.ts';
@@ -44,6 +44,16 @@ export async function writeJournal(t: Target, runId: string, entries: readonly J
   });
 }
 
+/** An entry's chain columns (seq, ts, type, payload, prev_hash, hash), appended in that order. */
+export function appendEntryColumns(ap: DuckDBAppender, e: JournalEntry): void {
+  ap.appendBigInt(BigInt(e.seq));
+  ap.appendBigInt(BigInt(e.ts));
+  ap.appendVarchar(e.type);
+  ap.appendVarchar(canonicalJson(e.payload));
+  ap.appendVarchar(e.prevHash);
+  ap.appendVarchar(e.hash);
+}
+
 /** Append rows in one transaction, as they are (no chain check: exports of a damaged journal must work). */
 async function insertEntries(c: DuckDBConnection, runId: string, entries: readonly JournalEntry[]): Promise<void> {
   await c.run('BEGIN TRANSACTION');
@@ -51,12 +61,7 @@ async function insertEntries(c: DuckDBConnection, runId: string, entries: readon
     const ap = await c.createAppender('journal');
     for (const e of entries) {
       ap.appendVarchar(runId);
-      ap.appendBigInt(BigInt(e.seq));
-      ap.appendBigInt(BigInt(e.ts));
-      ap.appendVarchar(e.type);
-      ap.appendVarchar(canonicalJson(e.payload));
-      ap.appendVarchar(e.prevHash);
-      ap.appendVarchar(e.hash);
+      appendEntryColumns(ap, e);
       ap.endRow();
     }
     ap.flushSync();

@@ -1,8 +1,8 @@
 import { rename, rm } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
+import { appendEntryColumns } from '../datasets/journal-store.ts';
 import { InputError } from '../engine/errors.ts';
-import { canonicalJson } from '../engine/hash.ts';
 import { verify, type ChainHead, type EntryType, type JournalEntry } from '../engine/journal.ts';
 
 /**
@@ -89,12 +89,7 @@ export async function writeAuditParquet(entries: readonly JournalEntry[], outPat
       entries.forEach((e, i) => {
         const l = links[i]!;
         text(runId);
-        ap.appendBigInt(BigInt(e.seq));
-        ap.appendBigInt(BigInt(e.ts));
-        ap.appendVarchar(e.type);
-        ap.appendVarchar(canonicalJson(e.payload));
-        ap.appendVarchar(e.prevHash);
-        ap.appendVarchar(e.hash);
+        appendEntryColumns(ap, e);
         text(l.decisionId);
         text(l.orderId);
         text(l.agentId);
