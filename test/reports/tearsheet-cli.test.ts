@@ -2,8 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../datasets/store.ts';
-import { generateBars } from '../../datasets/synth.ts';
+import { seedBtcHourly } from '../support/bars.ts';
 import { csInProcess } from '../support/cli.ts';
 
 /** `cs report` on a real DuckDB file holding a run, a sweep and a walk-forward made by the CLI. */
@@ -21,13 +20,7 @@ async function ok(args: string[]): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  const store = await openStore(db);
-  try {
-    const bars = generateBars({ symbol: 'BTC/USDT', timeframeMs: 3_600_000, from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 2, 1), seed: 7, model: { kind: 'gbm', drift: 0.2, vol: 0.7 } });
-    await store.writeBars({ exchange: 'synthetic', symbol: 'BTC/USDT', timeframe: '1h' }, bars);
-  } finally {
-    await store.close();
-  }
+  await seedBtcHourly(db, Date.UTC(2024, 2, 1));
   ids.run = String((await ok(['backtest', ...common])).runId);
   ids.sweep = String((await ok(['sweep', ...common, '--grid', 'fast=5:15:5', '--grid', 'slow=30:50:10', '--workers', '0'])).sweepId);
   ids.walkforward = String((await ok(['walkforward', ...common, '--is', '20d', '--oos', '10d', '--grid', 'fast=5:15:10', '--grid', 'slow=30:50:20', '--pbo-blocks', '0'])).id);

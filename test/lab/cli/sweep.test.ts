@@ -4,20 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../../datasets/store.ts';
 import { listSweeps } from '../../../datasets/sweeps.ts';
-import { generateBars } from '../../../datasets/synth.ts';
+import { seedBtcHourly } from '../../support/bars.ts';
 import { csInProcess, csSpawn } from '../../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-sweep-cli-'));
 const db = join(dir, 'sw.duckdb');
 
 beforeAll(async () => {
-  const store = await openStore(db);
-  try {
-    const bars = generateBars({ symbol: 'BTC/USDT', timeframeMs: 3_600_000, from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 3, 1), seed: 7, model: { kind: 'gbm', drift: 0.2, vol: 0.7 } });
-    await store.writeBars({ exchange: 'synthetic', symbol: 'BTC/USDT', timeframe: '1h' }, bars);
-  } finally {
-    await store.close();
-  }
+  await seedBtcHourly(db, Date.UTC(2024, 3, 1));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
