@@ -1,5 +1,5 @@
 import type { ClosedTrade } from '../engine/metrics.ts';
-import { appendColumns, type Store } from './store.ts';
+import { appendColumns, hasTables, type Store } from './store.ts';
 
 /**
  * Backtest results in the same DuckDB file as the data: one row per run (queryable with SQL) and
@@ -121,8 +121,7 @@ export interface RunRecord extends RunIdentity {
 
 export async function loadRun(store: Store, runId: string): Promise<RunRecord | undefined> {
   return store.withConnection(async (conn) => {
-    const t = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name IN ('runs', 'run_equity') AND schema_name = 'main' AND NOT temporary`);
-    if (Number(t.getRows()[0]![0]) !== 2) return undefined;
+    if (!(await hasTables(conn, 'runs', 'run_equity'))) return undefined;
     const r = await conn.runAndReadAll(
       `SELECT run_id, strategy, strategy_source, code_hash, params::VARCHAR, seed, to_json(symbols)::VARCHAR, timeframe, from_ts, to_ts,
               dataset_hash, result_hash, metrics::VARCHAR, trades::VARCHAR FROM runs WHERE run_id = $id`,

@@ -360,7 +360,7 @@ class DuckStore implements Store {
 
   async listDatasets(): Promise<DatasetInfo[]> {
     return this.withConnection(async (conn) => {
-      if (!(await hasTable(conn, 'bars'))) return [];
+      if (!(await hasTables(conn, 'bars'))) return [];
       const r = await conn.runAndReadAll(
         `SELECT exchange, symbol, timeframe, count(*)::DOUBLE, min(ts)::DOUBLE, max(ts)::DOUBLE
          FROM bars GROUP BY ALL ORDER BY exchange, symbol, timeframe`,
@@ -379,7 +379,7 @@ class DuckStore implements Store {
   async lastTs(rawKey: BarKey): Promise<number | undefined> {
     const key = parseKey(rawKey);
     return this.withConnection(async (conn) => {
-      if (!(await hasTable(conn, 'bars'))) return undefined;
+      if (!(await hasTables(conn, 'bars'))) return undefined;
       const r = await conn.runAndReadAll(`SELECT max(ts)::DOUBLE FROM bars WHERE ${KEY_WHERE}`, keyParams(key));
       const v = r.getRows()[0]?.[0];
       return v === null || v === undefined ? undefined : Number(v);
@@ -397,7 +397,7 @@ class DuckStore implements Store {
   // ---- internals ------------------------------------------------------------------------------
 
   private async versionOf(conn: DuckDBConnection, key: BarKey): Promise<{ version: string; rows: number } | undefined> {
-    if (!(await hasTable(conn, 'dataset_versions'))) return undefined;
+    if (!(await hasTables(conn, 'dataset_versions'))) return undefined;
     // The recorded row count is checked against the table so that rows changed behind the store's
     // back (another tool writing the file) never serve a stale cache.
     const r = await conn.runAndReadAll(
@@ -463,9 +463,13 @@ function rangeParams(key: BarKey, from: number, to: number): Record<string, Duck
   return p;
 }
 
-async function hasTable(conn: DuckDBConnection, name: string): Promise<boolean> {
-  const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name = $name AND schema_name = 'main' AND NOT temporary`, { name });
-  return Number(r.getRows()[0]![0]) > 0;
+/** Whether all these tables exist (readers must also work on a read-only file that never held them). */
+export async function hasTables(conn: DuckDBConnection, ...names: string[]): Promise<boolean> {
+  const r = await conn.runAndReadAll(
+    `SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name IN (${names.map((_, i) => `$t${i}`).join(', ')}) AND schema_name = 'main' AND NOT temporary`,
+    Object.fromEntries(names.map((n, i) => [`t${i}`, n])),
+  );
+  return Number(r.getRows()[0]![0]) === names.length;
 }
 
 /** Rejects, before anything is written, what the table would store but no backtest should see. */

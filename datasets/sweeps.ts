@@ -1,7 +1,7 @@
 import { blobValue, type DuckDBBlobValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../engine/errors.ts';
 import { canonicalJson } from '../engine/hash.ts';
-import type { Store } from './store.ts';
+import { hasTables, type Store } from './store.ts';
 
 /**
  * Sweep results in the same DuckDB file as the data. `sweeps` holds one row per sweep (its full
@@ -67,12 +67,6 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 
 async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run(SCHEMA);
-}
-
-/** Readers must also work on a read-only file that has never held a sweep. */
-async function hasTables(conn: DuckDBConnection): Promise<boolean> {
-  const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name IN ('sweeps', 'sweep_runs') AND schema_name = 'main' AND NOT temporary`);
-  return Number(r.getRows()[0]![0]) === 2;
 }
 
 /**
@@ -157,7 +151,7 @@ const ROW_SQL = 'SELECT sweep_id, run_key, seq, params::VARCHAR, seed, dataset_h
 /** Every stored run of a sweep, in proposal order. */
 export async function loadSweepRuns(store: Store, sweepId: string): Promise<SweepRow[]> {
   return store.withConnection(async (conn) => {
-    if (!(await hasTables(conn))) return [];
+    if (!(await hasTables(conn, 'sweeps', 'sweep_runs'))) return [];
     const r = await conn.runAndReadAll(`${ROW_SQL} WHERE sweep_id = $id ORDER BY seq, run_key`, { id: sweepId });
     return r.getRows().map(rowFrom);
   });
@@ -171,9 +165,7 @@ export async function loadSweepRuns(store: Store, sweepId: string): Promise<Swee
 export async function loadSweepReturns(store: Store, sweepId: string): Promise<Map<string, Float32Array>> {
   return store.withConnection(async (conn) => {
     const out = new Map<string, Float32Array>();
-    if (!(await hasTables(conn))) return out;
-    const has = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name = 'sweep_returns' AND schema_name = 'main' AND NOT temporary`);
-    if (Number(has.getRows()[0]![0]) === 0) return out;
+    if (!(await hasTables(conn, 'sweeps', 'sweep_runs', 'sweep_returns'))) return out;
     const r = await conn.runAndReadAll('SELECT run_key, returns FROM sweep_returns WHERE sweep_id = $id', { id: sweepId });
     for (const [key, blob] of r.getRows()) {
       const bytes = (blob as DuckDBBlobValue).bytes;
@@ -199,7 +191,7 @@ export async function loadSweepRunsWithReturns(store: Store, sweepId: string): P
 /** The best `limit` runs by a metric (NaN/null last), ties broken by proposal order. */
 export async function bestSweepRuns(store: Store, sweepId: string, metric: MetricName, opts: { limit?: number; ascending?: boolean } = {}): Promise<SweepRow[]> {
   return store.withConnection(async (conn) => {
-    if (!(await hasTables(conn))) return [];
+    if (!(await hasTables(conn, 'sweeps', 'sweep_runs'))) return [];
     const r = await conn.runAndReadAll(
       `${ROW_SQL} WHERE sweep_id = $id ORDER BY ${metricColumn(metric)} ${opts.ascending ? 'ASC' : 'DESC'} NULLS LAST, seq LIMIT $n`,
       { id: sweepId, n: opts.limit ?? 10 },
@@ -220,7 +212,7 @@ export interface SweepInfo {
 
 export async function listSweeps(store: Store): Promise<SweepInfo[]> {
   return store.withConnection(async (conn) => {
-    if (!(await hasTables(conn))) return [];
+    if (!(await hasTables(conn, 'sweeps', 'sweep_runs'))) return [];
     const r = await conn.runAndReadAll(
       `SELECT s.sweep_id, s.strategy, s.code_hash, s.dataset_hash, s.definition::VARCHAR, (SELECT count(*) FROM sweep_runs r WHERE r.sweep_id = s.sweep_id)::DOUBLE
        FROM sweeps s ORDER BY s.created_at, s.sweep_id`,

@@ -1,5 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Store } from './store.ts';
+import { hasTables, type Store } from './store.ts';
 
 /**
  * Walk-forward results in the DuckDB file, next to the runs: one row per analysis (the report as
@@ -65,15 +64,9 @@ export async function saveWalkForward(store: Store, wf: StoredWalkForward): Prom
   });
 }
 
-/** Readers also work on a read-only file that never held a walk-forward. */
-async function hasTables(conn: DuckDBConnection): Promise<boolean> {
-  const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name IN ('walkforwards', 'walkforward_equity') AND schema_name = 'main' AND NOT temporary`);
-  return Number(r.getRows()[0]![0]) === 2;
-}
-
 export async function loadWalkForward(store: Store, id: string): Promise<StoredWalkForward | undefined> {
   return store.withConnection(async (conn) => {
-    if (!(await hasTables(conn))) return undefined;
+    if (!(await hasTables(conn, 'walkforwards', 'walkforward_equity'))) return undefined;
     const r = await conn.runAndReadAll('SELECT strategy, code_hash, dataset_hash, timeframe, symbols::VARCHAR, report::VARCHAR FROM walkforwards WHERE id = $id', { id });
     const row = r.getRows()[0];
     if (!row) return undefined;
@@ -94,7 +87,7 @@ export async function loadWalkForward(store: Store, id: string): Promise<StoredW
 
 export async function listWalkForwards(store: Store): Promise<{ id: string; strategy: string; timeframe: string }[]> {
   return store.withConnection(async (conn) => {
-    if (!(await hasTables(conn))) return [];
+    if (!(await hasTables(conn, 'walkforwards', 'walkforward_equity'))) return [];
     const r = await conn.runAndReadAll('SELECT id, strategy, timeframe FROM walkforwards ORDER BY created_at');
     return r.getRows().map((x) => ({ id: String(x[0]), strategy: String(x[1]), timeframe: String(x[2]) }));
   });
