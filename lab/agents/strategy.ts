@@ -51,7 +51,7 @@ export const PERSONA_PREFIX = 'persona:';
 export const DEBATE_REF = 'debate';
 
 /** Closed bars of one symbol in typed arrays; the window is a view on the last `window` of them. */
-export class BarHistory {
+class BarHistory {
   private n = 0;
   private readonly cols: Float64Array[];
   private readonly cap: number;
@@ -135,7 +135,7 @@ function factorsOf(decisions: readonly AgentDecision[], input: AgentInput): Reco
   return f;
 }
 
-interface Call {
+export interface Call {
   readonly action: AgentAction;
   readonly size: number;
   readonly stopLoss: number | null;
@@ -168,7 +168,7 @@ function withNote(reason: DecisionReason, note: string): DecisionReason {
 }
 
 /** Long-only execution of a call; every path journals exactly one decision. */
-export function act(ctx: StrategyContext<CommonParams>, symbol: string, price: number, qty: number, call: Call): void {
+function act(ctx: StrategyContext<DriverParams>, symbol: string, price: number, qty: number, call: Call): void {
   const { reason } = call;
   if (call.action === 'buy') {
     if (qty > 0) return void ctx.hold(symbol, withNote(reason, 'already long: hold'));
@@ -196,36 +196,55 @@ export function act(ctx: StrategyContext<CommonParams>, symbol: string, price: n
   ctx.hold(symbol, reason);
 }
 
-interface RunState {
+/** Params the driver reads itself: the feeds it hands the agents, and how `act` exits. */
+type DriverParams = Pick<CommonParams, 'sentiment' | 'exits'>;
+
+/** One run's decider and cadence: bars kept per symbol, bars seen before the first decision, decide every n-th bar. */
+export interface AgentRun {
+  readonly history: number;
+  readonly warmup: number;
+  readonly every: number;
+  readonly decide: (input: AgentInput) => Call;
+}
+
+interface RunState extends AgentRun {
   histories: Map<string, BarHistory>;
   data: AgentData;
 }
 
+/** persona:* and debate: `window` bars kept, `warmup` bars before the first decision, every `decideEvery` bars. */
+function commonRun(p: CommonParams, decide: (input: AgentInput) => Call): AgentRun {
+  return { history: p.window, warmup: p.warmup, every: p.decideEvery, decide };
+}
+
 /**
- * The shared driver: `decideOne` turns an input into a call. State lives per run (keyed by the
- * run's ctx), so one definition can run many times, in turn or interleaved.
+ * The shared driver (persona:*, debate, llm:*): `makeRun` gives a run its decider and cadence.
+ * State lives per run (keyed by the run's ctx), so one definition can run many times, in turn or
+ * interleaved.
  */
-function agentStrategy<S extends z.ZodType<CommonParams>>(
+export function agentStrategy<S extends z.ZodType<DriverParams>>(
   name: string,
   description: string,
   params: S,
-  makeDecider: (p: z.output<S>) => (input: AgentInput) => Call,
+  makeRun: (p: z.output<S>, ctx: StrategyContext<z.output<S>>) => AgentRun,
 ): AnyStrategy {
-  const runs = new WeakMap<object, RunState & { decideOne: (input: AgentInput) => Call }>();
+  const runs = new WeakMap<object, RunState>();
   const def = defineStrategy({
     name,
     description,
     params,
     init(ctx) {
-      runs.set(ctx, { histories: new Map(), data: currentAgentData(), decideOne: makeDecider(ctx.params) });
+      const histories = new Map<string, BarHistory>();
+      const data = currentAgentData();
+      runs.set(ctx, { histories, data, ...makeRun(ctx.params, ctx) });
     },
     onBar(ctx, bar) {
       const st = runs.get(ctx)!;
-      const p = ctx.params as CommonParams;
+      const p = ctx.params as DriverParams;
       let h = st.histories.get(bar.symbol);
-      if (!h) st.histories.set(bar.symbol, (h = new BarHistory(bar.symbol, bar.timeframeMs, p.window)));
+      if (!h) st.histories.set(bar.symbol, (h = new BarHistory(bar.symbol, bar.timeframeMs, st.history)));
       h.push(bar);
-      if (h.seen < p.warmup || (h.seen - p.warmup) % p.decideEvery !== 0) return;
+      if (h.seen < st.warmup || (h.seen - st.warmup) % st.every !== 0) return;
       const qty = ctx.position(bar.symbol).qty;
       const input: AgentInput = {
         symbol: bar.symbol,
@@ -236,7 +255,7 @@ function agentStrategy<S extends z.ZodType<CommonParams>>(
         positionQty: qty,
         equity: ctx.portfolio.equity,
       };
-      act(ctx as unknown as StrategyContext<CommonParams>, bar.symbol, bar.close, qty, st.decideOne(input));
+      act(ctx as unknown as StrategyContext<DriverParams>, bar.symbol, bar.close, qty, st.decide(input));
     },
   });
   return def as unknown as AnyStrategy;
@@ -247,7 +266,7 @@ export function personaStrategy(persona: string): AnyStrategy {
   return agentStrategy(`${PERSONA_PREFIX}${persona}`, `rule-based ${persona} agent (five steps, long-only)`, personaParamsSchema, (p) => {
     const { decideEvery: _d, window: _w, warmup: _u, sentiment: _s, exits: _e, ...overrides } = p;
     const [agent] = buildAgents([persona], overrides) as [Agent];
-    return (input) => agentCall(agent.decide(input), input);
+    return commonRun(p, (input) => agentCall(agent.decide(input), input));
   });
 }
 
@@ -255,7 +274,7 @@ export function debateStrategy(): AnyStrategy {
   return agentStrategy(DEBATE_REF, 'debate of agents (rule-based personas, or llm:<persona> from a prompt cache), then a confidence-weighted vote (long-only)', debateParamsSchema, (p) => {
     const agents = buildAgents(p.agents);
     const config: ConsensusConfig = { rounds: p.rounds, quorum: p.quorum, minWeight: p.minWeight, tie: p.tie, vetoOnAnyAgent: p.vetoOnAnyAgent, riskAgents: p.riskAgents };
-    return (input) => debateCall(debate(agents, input, config), input);
+    return commonRun(p, (input) => debateCall(debate(agents, input, config), input));
   });
 }
 

@@ -1,13 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import type { AgentDecision, AgentInput } from '../../../engine/agents/types.ts';
-import type { DecisionReason, FactorValue } from '../../../engine/decision.ts';
+import type { AgentDecision } from '../../../engine/agents/types.ts';
+import type { FactorValue } from '../../../engine/decision.ts';
 import { InputError } from '../../../engine/errors.ts';
 import { sha256Hex } from '../../../engine/hash.ts';
-import { defineStrategy, type AnyStrategy } from '../../../engine/strategy.ts';
-import { currentAgentData, type AgentData } from '../environment.ts';
+import type { AnyStrategy } from '../../../engine/strategy.ts';
 import { registerAgentFactory } from '../personas.ts';
-import { act, BarHistory } from '../strategy.ts';
+import { agentStrategy, type Call } from '../strategy.ts';
 import { LlmAgent } from './agent.ts';
 import { PromptCache } from './cache.ts';
 import { personaPrompt, PERSONA_PROMPTS } from './prompt.ts';
@@ -61,46 +60,21 @@ export function isLlmStrategyRef(ref: string): boolean {
 
 export function llmStrategy(persona: string): AnyStrategy {
   if (!personaPrompt(persona)) throw new InputError(`unknown LLM persona "${persona}" in llm:${persona} (known: ${Object.keys(PERSONA_PROMPTS).map((p) => `llm:${p}`).join(', ')})`);
-  // Per run (keyed by the run's ctx), so one definition can run many times, in turn or interleaved.
-  const runs = new WeakMap<object, { agent: LlmAgent; histories: Map<string, BarHistory>; data: AgentData }>();
-  return defineStrategy({
-    name: `${LLM_PREFIX}${persona}`,
-    description: `LLM agent (${persona} persona) answered from a prompt cache (long-only)`,
-    params: llmParamsSchema,
-    init(ctx) {
-      runs.set(ctx, { agent: llmAgentForRun(persona, ctx.params, ctx.agentId, ctx.symbols), histories: new Map(), data: currentAgentData() });
-    },
-    onBar(ctx, bar) {
-      const st = runs.get(ctx)!;
-      const p = ctx.params;
-      let h = st.histories.get(bar.symbol);
-      if (!h) st.histories.set(bar.symbol, (h = new BarHistory(bar.symbol, bar.timeframeMs, HISTORY)));
-      h.push(bar);
-      if (h.seen < p.window || (h.seen - p.window) % p.every !== 0) return;
-      const qty = ctx.position(bar.symbol).qty;
-      const input: AgentInput = {
-        symbol: bar.symbol,
-        now: ctx.now,
-        bars: h.view(),
-        sentiment: p.sentiment && st.data.sentiment ? st.data.sentiment.at(bar.symbol, ctx.now) : null,
-        features: st.data.features?.at(bar.symbol, ctx.now) ?? {},
-        positionQty: qty,
-        equity: ctx.portfolio.equity,
-      };
-      const d = st.agent.decide(input);
-      const r = d.recommendation;
-      // The same long-only execution as persona:* and debate, so their journals read alike.
-      act(ctx as never, bar.symbol, bar.close, qty, { action: r.action, size: r.size, stopLoss: r.stopLoss, target: r.target, reason: reasonOf(d, qty) });
-    },
+  // The same driver and long-only execution as persona:* and debate, so their journals read alike.
+  return agentStrategy(`${LLM_PREFIX}${persona}`, `LLM agent (${persona} persona) answered from a prompt cache (long-only)`, llmParamsSchema, (p, ctx) => {
+    const agent = llmAgentForRun(persona, p, ctx.agentId, ctx.symbols);
+    return { history: HISTORY, warmup: p.window, every: p.every, decide: (input) => callOf(agent.decide(input), input.positionQty) };
   });
 }
 
-function reasonOf(d: AgentDecision, qty: number): DecisionReason {
+/** As persona:*'s call, but a signal name the answer repeats keeps its last value. */
+function callOf(d: AgentDecision, qty: number): Call {
+  const r = d.recommendation;
   const factors: Record<string, FactorValue> = {};
   for (const s of d.signals) factors[s.name] = s.value;
   factors.position = qty;
   if (d.abstained) factors.abstained = d.abstained.reason;
-  return { factors, weights: d.synthesis.weights, confidence: d.recommendation.confidence, reasoning: d.reasoning, detail: d };
+  return { action: r.action, size: r.size, stopLoss: r.stopLoss, target: r.target, reason: { factors, weights: d.synthesis.weights, confidence: r.confidence, reasoning: d.reasoning, detail: d } };
 }
 
 /**
