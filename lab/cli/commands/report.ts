@@ -20,15 +20,15 @@ import { addDbOption, addJsonOption, parseNumberOption, parseOptions, printJson,
 import { gateConfigFrom, openExisting } from './gate.ts';
 import { runMonteCarlo } from './montecarlo.ts';
 
-/** What an id names in the store. */
 /** The tearsheet code (and ECharts with it) loads only when a report is written, not at every `cs` start. */
 const tearsheets = () => import('../../../reports/tearsheet/index.ts');
 
-export type StoredKind = 'run' | 'sweep' | 'walkforward';
-export type ReportKind = StoredKind | 'montecarlo';
+/** What an id names in the store. */
+type StoredKind = 'run' | 'sweep' | 'walkforward';
+type ReportKind = StoredKind | 'montecarlo';
 
-export const DEFAULT_REPORT_DIR = 'cs-reports';
-export const FAN_MAX_PATHS = 20_000;
+const DEFAULT_REPORT_DIR = 'cs-reports';
+const FAN_MAX_PATHS = 20_000;
 
 const optionsSchema = z.object({
   db: z.string().optional(),
@@ -53,10 +53,8 @@ const optionsSchema = z.object({
 export type ReportOptions = z.input<typeof optionsSchema>;
 
 /** Which kind of stored result `id` is; runs first, then sweeps, then walk-forwards. */
-export async function findKind(store: Store, id: string): Promise<StoredKind | undefined> {
-  if (await loadRun(store, id)) return 'run';
-  if ((await listSweeps(store)).some((s) => s.sweepId === id)) return 'sweep';
-  if (await loadWalkForward(store, id)) return 'walkforward';
+async function findKind(store: Store, id: string): Promise<StoredKind | undefined> {
+  for (const kind of ['run', 'sweep', 'walkforward'] as const) if (await hasKind(store, kind, id)) return kind;
   return undefined;
 }
 
