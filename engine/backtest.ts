@@ -13,7 +13,7 @@ import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError } from './errors.ts';
 import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
 import { canonicalJson, StreamHash } from './hash.ts';
-import { DecisionLog, FillLog, OrderLog, orderIdOf } from './run-log.ts';
+import { DecisionLog, FillLog, OrderLog, grow, orderIdOf } from './run-log.ts';
 import type { ClosedTrade } from './metrics.ts';
 
 /**
@@ -427,13 +427,8 @@ export class Engine implements EngineView {
     this.lastRecordTs = t;
     let n = this.curveLen;
     if (n === this.curveTs.length) {
-      const grow = (a: Float64Array): Float64Array => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.curveTs = grow(this.curveTs);
-      this.curveEq = grow(this.curveEq);
+      this.curveTs = grow(this.curveTs, 2 * n);
+      this.curveEq = grow(this.curveEq, 2 * n);
     }
     this.curveTs[n] = t;
     if (this.portfolio.writeEquity(this.curveEq, n)) this.exposedPoints++;

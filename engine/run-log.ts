@@ -10,11 +10,12 @@ import { BrokerOrder } from './broker.ts';
  * factors, weights and reasoning); objects are built only when something reads them.
  */
 
-const grow = (a: Float64Array, n: number): Float64Array => {
-  const b = new Float64Array(n);
+/** A copy of `a` in a new array of the same kind and length `n` (the rest zeroed). */
+export function grow<T extends Float64Array | Uint8Array | Uint16Array>(a: T, n: number): T {
+  const b = new (a.constructor as new (length: number) => T)(n);
   b.set(a);
   return b;
-};
+}
 
 const ACTIONS: readonly DecisionAction[] = ['buy', 'sell', 'close', 'cancel', 'hold'];
 const ACTION_CODE: Readonly<Record<DecisionAction, number>> = { buy: 0, sell: 1, close: 2, cancel: 3, hold: 4 };
@@ -192,15 +193,9 @@ export class DecisionLog {
     this.outAmount = grow(this.outAmount, n);
     this.outTs = grow(this.outTs, n);
     this.firstSeq = grow(this.firstSeq, n);
-    const a = new Uint8Array(n);
-    a.set(this.action);
-    this.action = a;
-    const s = new Uint8Array(n);
-    s.set(this.status);
-    this.status = s;
-    const c = new Uint16Array(n);
-    c.set(this.seqCount);
-    this.seqCount = c;
+    this.action = grow(this.action, n);
+    this.status = grow(this.status, n);
+    this.seqCount = grow(this.seqCount, n);
   }
 }
 
@@ -237,9 +232,7 @@ export class FillLog {
       this.amount = grow(this.amount, n);
       this.price = grow(this.price, n);
       this.fee = grow(this.fee, n);
-      const g = new Uint8Array(n);
-      g.set(this.flags);
-      this.flags = g;
+      this.flags = grow(this.flags, n);
     }
     this.ts[i] = f.ts;
     this.amount[i] = f.amount;
@@ -398,14 +391,9 @@ export class OrderLog {
 
   private growTo(n: number): void {
     for (const f of NUMERIC) this.num[f] = grow(this.num[f], n);
-    const u8 = (a: Uint8Array, m: number): Uint8Array => {
-      const b = new Uint8Array(m);
-      b.set(a);
-      return b;
-    };
-    this.present = u8(this.present, n);
-    this.flags = u8(this.flags, n);
-    this.codes = u8(this.codes, n * 3);
-    this.archived = u8(this.archived, n);
+    this.present = grow(this.present, n);
+    this.flags = grow(this.flags, n);
+    this.codes = grow(this.codes, n * 3);
+    this.archived = grow(this.archived, n);
   }
 }
