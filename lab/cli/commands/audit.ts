@@ -66,12 +66,7 @@ export function register(program: Command): void {
   addDbOption(cmd);
   addJsonOption(cmd);
   cmd.action(async (raw: Record<string, unknown>) => {
-    const parsed = Options.safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      throw new InputError(`--${String(i.path[0] ?? '')}: ${i.message}`);
-    }
-    const opts = parsed.data;
+    const opts = parseOptions(Options, raw);
     const { label, entries } = await load(opts);
     if (opts.format === 'parquet') {
       const r = await writeAuditParquet(entries, opts.out!, { runId: opts.run ?? null, source: label });

@@ -8,16 +8,8 @@ import { loadStrategy } from '../../strategy-loader.ts';
 import { loadMarket } from '../../market-data.ts';
 import { withAgentRows } from '../../agents/environment.ts';
 import { bootstrapReturns, equityReturns, MC_METHODS, rerunPaths, shuffleTrades, tradeEquityReturns, type McMethod, type McResult, type PathObserver } from '../../montecarlo.ts';
-import { addDbOption, addJsonOption, printJson } from '../options.ts';
+import { addDbOption, addJsonOption, parseNumberOption as num, printJson } from '../options.ts';
 import { openExisting } from './gate.ts';
-
-function num(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} expects a number, got "${v}"`);
-    return n;
-  };
-}
 
 export interface MonteCarloCliOptions {
   readonly run: string;
