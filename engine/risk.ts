@@ -586,12 +586,9 @@ function round(x: number): number {
 // ---------------------------------------------------------------------------------------------
 // The engine's order gate (engine/backtest.ts OrderGate) over a RiskEngine.
 
-/** What an engine view may add so resting orders count toward position limits. */
-type WithOpenQty = EngineView & { openQty?(symbol: string, side: Side): number };
-
 /** RiskView over the engine's EngineView; one instance, re-pointed per call (no allocation). */
 class EngineRiskView implements RiskView {
-  engine!: WithOpenQty;
+  engine!: EngineView;
   private readonly w: Float64Array;
   private readonly z = new Map<number, number>();
   constructor(private readonly cov: RollingCovariance | undefined) {
@@ -622,10 +619,10 @@ class EngineRiskView implements RiskView {
     return this.engine.qty(symbol);
   }
   openBuyQty(symbol: string): number {
-    return this.engine.openQty?.(symbol, 'buy') ?? 0;
+    return this.engine.openQty(symbol, 'buy');
   }
   openSellQty(symbol: string): number {
-    return this.engine.openQty?.(symbol, 'sell') ?? 0;
+    return this.engine.openQty(symbol, 'sell');
   }
   openOrderCount(agentId: string | null): number {
     return this.engine.openOrderCount(agentId ?? undefined);
@@ -641,8 +638,8 @@ class EngineRiskView implements RiskView {
 /**
  * Plug a RiskEngine into the backtest engine: `{ gate: riskGate(risk) }`. An order that passes
  * counts toward the hourly limit at once; every mark feeds daily-loss and drawdown tracking.
- * Until the engine's view offers `openQty(symbol, side)`, resting orders do not count toward
- * position limits, and per-symbol open-order counts fall back to the agent's count.
+ * Resting orders count toward position limits through the view's `openQty(symbol, side)`;
+ * per-symbol open-order counts fall back to the agent's count.
  * `maxVar` needs `covariance` (a RollingCovariance over the run's symbols): VaR is then the
  * parametric 1-day figure of all positions plus the order; with too little history (or without
  * it) increasing orders are refused, since the limit cannot be shown to hold.
