@@ -3,12 +3,23 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../engine/errors.ts';
+import { openStore, type Store } from '../../datasets/store.ts';
 
 /** The DuckDB file: `--db`, else $CS_DB, else ./cryptosentinel.duckdb in the working directory. */
 export const DEFAULT_DB = 'cryptosentinel.duckdb';
 
 export function resolveDbPath(opt: string | undefined): string {
   return opt ?? process.env.CS_DB ?? DEFAULT_DB;
+}
+
+/** Runs `fn` on the store of `--db` (see resolveDbPath), closing it however `fn` ends. */
+export async function withStore<T>(db: string | undefined, readOnly: boolean, fn: (s: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(resolveDbPath(db), { readOnly });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 export function addDbOption(cmd: Command): Command {

@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
-import { openStore } from '../../../datasets/store.ts';
 import { scoreRun, type RunScore } from '../../agents/scoring-run.ts';
-import { addDbOption, addJsonOption, parseNumberOption, parseOptions, printJson, resolveDbPath } from '../options.ts';
+import { addDbOption, addJsonOption, parseNumberOption, parseOptions, printJson, withStore } from '../options.ts';
 
 /**
  * `cs agents score <run-id>`: how a stored run's agents did (definitions in lab/agents/scoring.ts
@@ -42,20 +41,17 @@ export function registerAgentScore(agents: Command): void {
     if (!runId.trim()) throw new InputError('run id must not be empty');
     const [train, test] = o.walkForward ? o.walkForward.split(':').map(Number) as [number, number] : [0, 0];
     if (o.walkForward && (train < 1 || test < 1)) throw new InputError('--walk-forward: both spans must be at least 1 bar');
-    const store = await openStore(resolveDbPath(o.db));
-    try {
-      const r = await scoreRun(store, runId, {
+    const r = await withStore(o.db, false, (store) =>
+      scoreRun(store, runId, {
         horizon: o.horizon, byRegime: o.by === 'regime', minSamples: o.minSamples, importanceTarget: o.importance,
         ...(o.exchange ? { exchange: o.exchange } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.learn ? { learn: true } : {}),
         ...(o.walkForward ? { selection: { trainBars: train, testBars: test } } : {}),
-      });
-      if (o.json) printJson(r);
-      else process.stdout.write(formatRunScore(r));
-    } finally {
-      await store.close();
-    }
+      }),
+    );
+    if (o.json) printJson(r);
+    else process.stdout.write(formatRunScore(r));
   });
 }
 

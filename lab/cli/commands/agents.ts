@@ -1,11 +1,10 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { openStore } from '../../../datasets/store.ts';
 import { importSentimentFile } from '../../../datasets/sentiment.ts';
 import { debateAt, formatDebate } from '../../agents/debate.ts';
 import { consensusConfig, parseAgentList } from '../../agents/personas.ts';
 import { analyzeSentiment, scoreText } from '../../agents/sentiment.ts';
-import { addDbOption, addJsonOption, parseNumberOption, parseOptions, parseTime, printJson, resolveDbPath, timeframeSchema } from '../options.ts';
+import { addDbOption, addJsonOption, parseNumberOption, parseOptions, parseTime, printJson, timeframeSchema, withStore } from '../options.ts';
 import { registerAgentScore } from './agents-score.ts';
 
 /**
@@ -61,14 +60,9 @@ function registerDebate(agents: Command): void {
     const at = parseTime(o.at, '--at');
     const list = parseAgentList(o.agents);
     const consensus = consensusConfig({ rounds: o.rounds, quorum: o.quorum, minWeight: o.minWeight, tie: o.tie, vetoOnAnyAgent: !o.noVeto, riskAgents: o.riskAgents ?? '' }, 'debate');
-    const store = await openStore(resolveDbPath(o.db), { readOnly: true });
-    try {
-      const view = await debateAt(store, { symbol: o.symbol, timeframe: o.timeframe, at, agents: list, consensus, window: o.window, ...(o.exchange ? { exchange: o.exchange } : {}) });
-      if (o.json) printJson({ ...view, atIso: new Date(view.at).toISOString(), nowIso: new Date(view.now).toISOString() });
-      else process.stdout.write(formatDebate(view));
-    } finally {
-      await store.close();
-    }
+    const view = await withStore(o.db, true, (store) => debateAt(store, { symbol: o.symbol, timeframe: o.timeframe, at, agents: list, consensus, window: o.window, ...(o.exchange ? { exchange: o.exchange } : {}) }));
+    if (o.json) printJson({ ...view, atIso: new Date(view.at).toISOString(), nowIso: new Date(view.now).toISOString() });
+    else process.stdout.write(formatDebate(view));
   });
 }
 
@@ -96,14 +90,9 @@ function registerSentiment(agents: Command): void {
   addJsonOption(imp);
   imp.action(async (file: string, raw: Record<string, unknown>) => {
     const o = parseOptions(importOptions, raw);
-    const store = await openStore(resolveDbPath(o.db));
-    try {
-      const r = await importSentimentFile(store, file, o.kind, scoreText);
-      if (o.json) printJson(r);
-      else process.stdout.write(`imported ${r.rows} ${o.kind} row(s) from ${file}, ${new Date(r.first!).toISOString()} → ${new Date(r.last!).toISOString()}\n`);
-    } finally {
-      await store.close();
-    }
+    const r = await withStore(o.db, false, (store) => importSentimentFile(store, file, o.kind, scoreText));
+    if (o.json) printJson(r);
+    else process.stdout.write(`imported ${r.rows} ${o.kind} row(s) from ${file}, ${new Date(r.first!).toISOString()} → ${new Date(r.last!).toISOString()}\n`);
   });
   const show = group
     .command('show')
@@ -115,13 +104,8 @@ function registerSentiment(agents: Command): void {
   show.action(async (raw: Record<string, unknown>) => {
     const o = parseOptions(showOptions, raw);
     const at = parseTime(o.at, '--at');
-    const store = await openStore(resolveDbPath(o.db), { readOnly: true });
-    try {
-      const r = await analyzeSentiment(store, o.symbol, at);
-      if (o.json) printJson({ symbol: o.symbol, at, reading: r });
-      else process.stdout.write(r ? `${o.symbol} at ${new Date(at).toISOString()}: ${r.score >= 0 ? '+' : ''}${r.score.toFixed(2)} (${r.detail})\n` : `${o.symbol} at ${new Date(at).toISOString()}: no sentiment stamped in the look-back\n`);
-    } finally {
-      await store.close();
-    }
+    const r = await withStore(o.db, true, (store) => analyzeSentiment(store, o.symbol, at));
+    if (o.json) printJson({ symbol: o.symbol, at, reading: r });
+    else process.stdout.write(r ? `${o.symbol} at ${new Date(at).toISOString()}: ${r.score >= 0 ? '+' : ''}${r.score.toFixed(2)} (${r.detail})\n` : `${o.symbol} at ${new Date(at).toISOString()}: no sentiment stamped in the look-back\n`);
   });
 }

@@ -2,12 +2,12 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { CheckFailedError, InputError } from '../../../engine/errors.ts';
 import { msToTimeframe, timeframeToMs } from '../../../engine/timeframe.ts';
-import { openStore, type Store, type TimeRange } from '../../../datasets/store.ts';
+import type { TimeRange } from '../../../datasets/store.ts';
 import { importFile, IMPORT_FORMATS, type ImportFormat } from '../../../datasets/import.ts';
 import { exportBars, type ExportFormat } from '../../../datasets/export.ts';
 import { formatReport, validateBars } from '../../../datasets/validate.ts';
 import { resampleBars } from '../../../datasets/resample.ts';
-import { addDbOption, addJsonOption, parseTime, printJson, resolveDbPath, parseOptions, timeframeSchema } from '../options.ts';
+import { addDbOption, addJsonOption, parseTime, printJson, resolveDbPath, parseOptions, timeframeSchema, withStore } from '../options.ts';
 import { registerDataSources } from './data-sources.ts';
 
 /** `cs data import|validate|ls|export|resample` (plus `synth` and `download` from data-sources.ts). */
@@ -42,15 +42,6 @@ function rangeOf(o: { from?: string | undefined; to?: string | undefined }): Tim
   const to = o.to === undefined ? undefined : parseTime(o.to, '--to');
   if (from !== undefined && to !== undefined && to <= from) throw new InputError(`--to (${o.to}) must be after --from (${o.from})`);
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
-}
-
-async function withStore<T>(db: string | undefined, readOnly: boolean, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(resolveDbPath(db), { readOnly });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z');
