@@ -29,7 +29,8 @@ export interface MonteCarloOutput extends McResult {
   readonly warnings: readonly string[];
 }
 
-const strategyRef = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
+/** The strategy name or path a stored run's source names (builtin:<name> → <name>). */
+export const strategyRef = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
 
 /** Re-runs need the strategy and the data the run saw; the broker settings are the defaults (runs do not store them). */
 async function rerunFor(store: Store, run: RunRecord, o: MonteCarloCliOptions, warnings: string[]): Promise<McResult> {

@@ -18,7 +18,7 @@ import { LOWER_IS_BETTER, parseMetric } from '../../sweep.ts';
 import { DEFAULT_PBO_BLOCKS, parsePboBlocks, sweepOverfitting } from '../../sweep-overfitting.ts';
 import { addDbOption, addJsonOption, parseNumberOption, parseOptions, printJson, writeOutFile } from '../options.ts';
 import { gateConfigFrom, openExisting } from './gate.ts';
-import { runMonteCarlo } from './montecarlo.ts';
+import { runMonteCarlo, strategyRef } from './montecarlo.ts';
 
 /** The tearsheet code (and ECharts with it) loads only when a report is written, not at every `cs` start. */
 const tearsheets = () => import('../../../reports/tearsheet/index.ts');
@@ -57,8 +57,6 @@ async function findKind(store: Store, id: string): Promise<StoredKind | undefine
   for (const kind of ['run', 'sweep', 'walkforward'] as const) if (await hasKind(store, kind, id)) return kind;
   return undefined;
 }
-
-const strategyRef = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
 
 /** The run's bars (closes for the chart, validation for the table), or why they are missing. */
 async function runMarket(store: Store, run: RunRecord): Promise<{ prices: PriceSeries[]; validation: NamedValidation[]; notes: string[] }> {
