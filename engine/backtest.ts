@@ -359,8 +359,7 @@ export class Engine implements EngineView {
     st.lastDataTs = closeTs;
     st.barIndex++;
     this.ts = closeTs;
-    if (this.gate !== undefined) this.gate.onMark?.(closeTs, this);
-    if (this.killSwitch !== undefined && this.killSwitch.effective(this.agentId) === 'HALTED') this.actOnHalt();
+    this.marked(closeTs);
     const view = this.view;
     view.symbol = st.symbol;
     view.ts = ts;
@@ -387,8 +386,7 @@ export class Engine implements EngineView {
     this.portfolio.markAt(st.idx, price);
     st.lastDataTs = ts;
     this.ts = ts;
-    this.gate?.onMark?.(ts, this);
-    if (this.killSwitch !== undefined && this.killSwitch.effective(this.agentId) === 'HALTED') this.actOnHalt();
+    this.marked(ts);
     this.strategy.onTrade?.(this.ctx, event);
   }
 
@@ -403,9 +401,14 @@ export class Engine implements EngineView {
     this.portfolio.markAt(st.idx, (bid + ask) / 2);
     st.lastDataTs = ts;
     this.ts = ts;
-    this.gate?.onMark?.(ts, this);
-    if (this.killSwitch !== undefined && this.killSwitch.effective(this.agentId) === 'HALTED') this.actOnHalt();
+    this.marked(ts);
     this.strategy.onQuote?.(this.ctx, event);
+  }
+
+  /** Market data moved the marks at `ts`: the gate tracks them, and a HALT is carried out. */
+  private marked(ts: number): void {
+    if (this.gate !== undefined) this.gate.onMark?.(ts, this);
+    if (this.killSwitch !== undefined && this.killSwitch.effective(this.agentId) === 'HALTED') this.actOnHalt();
   }
 
   /** Time moves to `nextTs`: the previous instant's equity is final, and due timers fire. */
