@@ -189,7 +189,6 @@ export class Engine implements EngineView {
   private readonly states: SymbolState[] = [];
   private readonly stateBySymbol = new Map<string, SymbolState>();
   private readonly slots: IndicatorSlot[] = [];
-  private readonly slotByName = new Map<string, number>();
   private readonly decisions: DecisionLog;
   private readonly fills = new FillLog();
   private readonly orders = new OrderLog();
@@ -704,9 +703,8 @@ export class Engine implements EngineView {
     indicator(name, kind, params = {}) {
       const engine = this.engine;
       if (engine.initialized) throw new InputError('indicators must be declared in init()');
-      if (engine.slotByName.has(name)) throw new InputError(`indicator "${name}" declared twice`);
+      if (engine.slots.some((sl) => sl.name === name)) throw new InputError(`indicator "${name}" declared twice`);
       const probe = createIndicator(kind, params);
-      engine.slotByName.set(name, engine.slots.length);
       engine.slots.push({ name, kind, params, outputs: probe.outputs });
       for (const st of engine.states) st.kernels.push(createIndicator(kind, params));
     },
