@@ -21,7 +21,7 @@ const ACTIONS: readonly DecisionAction[] = ['buy', 'sell', 'close', 'cancel', 'h
 const ACTION_CODE: Readonly<Record<DecisionAction, number>> = { buy: 0, sell: 1, close: 2, cancel: 3, hold: 4 };
 
 /** Outcome status codes; 0 = none yet. */
-const FILLED = 1, PARTIAL = 2, REJECTED = 3, CANCELLED = 4, EXPIRED = 5;
+const FILLED = 1, PARTIAL = 2, REJECTED = 3, CANCELLED = 4;
 
 /** An order id as the engine spells it: `<agent>-<seq>`. */
 export const orderIdOf = (agentId: string, seq: number): string => `${agentId}-${seq}`;
@@ -179,8 +179,6 @@ export class DecisionLog {
       }
       case CANCELLED:
         return { status: 'cancelled', ts: this.outTs[i]! };
-      case EXPIRED:
-        return { status: 'expired', ts: this.outTs[i]! };
       default:
         return undefined;
     }
