@@ -8,7 +8,6 @@ import type { Store } from '../../datasets/store.ts';
 import { pickExchange } from '../backtest.ts';
 import { buildAgents } from './personas.ts';
 import { analyzeSentiment } from './sentiment.ts';
-import type { DebateDetail } from './strategy.ts';
 
 export interface DebateRequest {
   readonly symbol: string;
@@ -96,9 +95,4 @@ export function formatDebate(v: DebateView): string {
   const levels = r.action === 'hold' ? '' : `, size ${(r.size * 100).toFixed(1)}% of equity, stop ${r.stopLoss === null ? '—' : fmt(r.stopLoss)}, target ${r.target === null ? '—' : fmt(r.target)}`;
   out.push(`decision: ${r.action.toUpperCase()} at confidence ${r.confidence}${levels}`);
   return out.join('\n') + '\n';
-}
-
-/** The same explanation for a journaled debate decision (its detail). */
-export function formatDebateDetail(d: DebateDetail): string {
-  return [...d.decisions.map(describeAgent), `vote: ${d.outcome.explanation}`].join('\n') + '\n';
 }
