@@ -13,6 +13,7 @@ import type { SentimentReading } from '../../engine/agents/types.ts';
 import { timeframeToMs } from '../../engine/timeframe.ts';
 import type { Store } from '../../datasets/store.ts';
 import { pickExchange } from '../backtest.ts';
+import { lastClosedBar } from '../agents/scoring.ts';
 import { analyzeSentiment } from '../agents/sentiment.ts';
 import { InProcessClaims, type Claim, type ClaimStore } from '../../live/claims.ts';
 import { placeWithClaim } from '../../live/claims-order.ts';
@@ -197,23 +198,11 @@ export class TradingSession {
     return p;
   }
 
-  /** Index of the last bar closed by `at` (−1 when none). */
-  private static lastClosed(c: BarColumns, at: number): number {
-    let lo = 0;
-    let hi = c.length; // first index whose close is after `at`
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (c.ts[mid]! + c.timeframeMs <= at) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
-  }
-
   /** The last `limit` bars that closed by the clock. */
   async marketData(symbol: string, opts: { timeframe?: string; exchange?: string; limit: number }): Promise<{ timeframe: string; bars: { ts: number; open: number; high: number; low: number; close: number; volume: number }[] }> {
     const timeframe = opts.timeframe ?? this.timeframe;
     const c = await this.series(symbol, timeframe, opts.exchange);
-    const last = TradingSession.lastClosed(c, this.clock);
+    const last = lastClosedBar(c, this.clock);
     const bars = [];
     for (let i = Math.max(0, last - opts.limit + 1); i <= last; i++) {
       bars.push({ ts: c.ts[i]!, open: c.open[i]!, high: c.high[i]!, low: c.low[i]!, close: c.close[i]!, volume: c.volume[i]! });
@@ -262,7 +251,7 @@ export class TradingSession {
     const due: { symbol: string; c: BarColumns; i: number }[] = [];
     for (const s of symbols) {
       const c = await this.series(s);
-      const last = TradingSession.lastClosed(c, at);
+      const last = lastClosedBar(c, at);
       // A symbol new to the account starts at its latest closed bar (that is its first price).
       const from = a.fed.has(s) ? a.fed.get(s)! + 1 : Math.max(0, last);
       for (let i = from; i <= last; i++) due.push({ symbol: s, c, i });
@@ -280,7 +269,7 @@ export class TradingSession {
   async placeOrder(o: OrderInput): Promise<OrderResult> {
     const c = await this.series(o.symbol);
     const at = this.clock;
-    const last = TradingSession.lastClosed(c, at);
+    const last = lastClosedBar(c, at);
     if (last < 0) throw new InputError(`no ${o.symbol} ${this.timeframe} bar has closed by ${new Date(at).toISOString()}: nothing to price the order at`);
     if ((o.amount === undefined) === (o.notional === undefined)) throw new InputError('give exactly one of amount (base units) or notional (quote currency)');
     if (o.type === 'limit' && o.price === undefined) throw new InputError('a limit order needs a price');
