@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmS
 import type { DuckDBConnection, DuckDBValue, DuckDBVector } from '@duckdb/node-api';
 import { Field, Float64, makeData, RecordBatch, RecordBatchFileWriter, Schema, Struct, tableFromIPC } from 'apache-arrow';
 import type { BarColumns } from '../engine/types.ts';
+export { sliceBars } from '../engine/types.ts';
 import { canonicalJson, hashFloatColumns } from '../engine/hash.ts';
 
 /**
@@ -33,21 +34,6 @@ export function allocBarArrays(n: number, shared: boolean): Record<BarField, Flo
 
 export function barColumns(symbol: string, timeframeMs: number, a: Record<BarField, Float64Array>): BarColumns {
   return { symbol, timeframeMs, length: a.ts.length, ts: a.ts, open: a.open, high: a.high, low: a.low, close: a.close, volume: a.volume };
-}
-
-/** Zero-copy views of rows [from, to) — the result still shares the parent's buffer. */
-export function sliceBars(c: BarColumns, from: number, to: number): BarColumns {
-  return {
-    symbol: c.symbol,
-    timeframeMs: c.timeframeMs,
-    length: Math.max(0, to - from),
-    ts: c.ts.subarray(from, to),
-    open: c.open.subarray(from, to),
-    high: c.high.subarray(from, to),
-    low: c.low.subarray(from, to),
-    close: c.close.subarray(from, to),
-    volume: c.volume.subarray(from, to),
-  };
 }
 
 /** First index with ts[i] >= t (ts ascending). */

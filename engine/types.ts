@@ -68,6 +68,21 @@ export interface BarColumns {
   readonly volume: Float64Array;
 }
 
+/** Zero-copy views of rows [from, to) — the result still shares the parent's buffer. */
+export function sliceBars(c: BarColumns, from: number, to: number): BarColumns {
+  return {
+    symbol: c.symbol,
+    timeframeMs: c.timeframeMs,
+    length: Math.max(0, to - from),
+    ts: c.ts.subarray(from, to),
+    open: c.open.subarray(from, to),
+    high: c.high.subarray(from, to),
+    low: c.low.subarray(from, to),
+    close: c.close.subarray(from, to),
+    volume: c.volume.subarray(from, to),
+  };
+}
+
 /** A reused, read-only view of the current bar. Never keep a reference to it past the callback. */
 export interface BarView {
   readonly symbol: string;
