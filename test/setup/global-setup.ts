@@ -1,6 +1,5 @@
 import type { TestProject } from 'vitest/node';
 import { provision, REQUIRED_PACKAGES, startRedis } from './provision.ts';
-import { installKernel } from '../../notebooks/kernel.ts';
 
 /**
  * Runs once per `vitest` invocation, before any test file: installs the Debian packages the suite
@@ -15,8 +14,6 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   provision(REQUIRED_PACKAGES, { log: (l) => process.stderr.write(`[test setup] ${l}\n`) });
-  // The notebook tests need the tslab kernel registered with Debian's Jupyter (only done when missing).
-  if (installKernel()) process.stderr.write('[test setup] registered the tslab and jslab kernels with /usr/bin/jupyter\n');
   const redis = await startRedis();
   project.provide('redisUrl', redis.url);
   process.env.CS_TEST_REDIS_URL = redis.url;
