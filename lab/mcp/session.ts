@@ -134,7 +134,7 @@ export class TradingSession {
     this.riskConfig = parsed.data;
     this.journal = opts.journal ?? new Journal();
     const sink = this.sink();
-    this.killSwitch = new KillSwitch({ onTransition: journalKillSwitch({ append: (t, p, ts) => sink.append(t, p, ts) }) });
+    this.killSwitch = new KillSwitch({ onTransition: journalKillSwitch(sink) });
     this.clockAt = opts.clock.kind === 'replay' ? opts.clock.at : this.wallClock();
     // Claim TTLs guard against agents that died holding one: a wall-clock matter even in a replay.
     this.claims = opts.claims ?? new InProcessClaims(opts.now);
@@ -282,7 +282,7 @@ export class TradingSession {
     const refPrice = o.price ?? c.close[last]!;
     const placed = await placeWithClaim(
       this.claims,
-      { append: (t, p, ts) => this.sink().append(t, p, ts) },
+      this.sink(),
       {
         id: `${o.agentId}-claim-${++this.rejectSeq}`, agentId: o.agentId, symbol: o.symbol, side: o.side, type: o.type as OrderType, amount: o.amount ?? o.notional! / refPrice, opening, ts: a.engine.ts,
         decision: { id: `${o.agentId}-claim-D${this.rejectSeq}`, ts: a.engine.ts, agentId: o.agentId, symbol: o.symbol, action: o.side, factors: { via: 'mcp' }, weights: {}, confidence: o.confidence ?? 50, reasoning: o.reasoning ?? '' },
