@@ -79,7 +79,6 @@ export const cmp = (a: Exact, b: Exact): number => {
 export const isZero = (a: Exact): boolean => a.n === 0n;
 export const sign = (a: Exact): number => (a.n < 0n ? -1 : a.n > 0n ? 1 : 0);
 export const min = (a: Exact, b: Exact): Exact => (cmp(a, b) <= 0 ? a : b);
-export const toNumber = (a: Exact): number => Number(a.n) / Number(a.d);
 
 /** n / d rounded to an integer, halves away from zero (for non-negative values: half up). */
 export function divRound(n: bigint, d: bigint): bigint {
