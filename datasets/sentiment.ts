@@ -62,13 +62,13 @@ const stamp = z.unknown().transform((v, ctx) => {
 });
 const num = z.union([z.number(), z.string().trim().min(1).transform(Number)]).pipe(z.number().finite());
 
-export const fearGreedRowSchema = z.object({
+const fearGreedRowSchema = z.object({
   ts: stamp,
   value: num.pipe(z.number().min(0, 'must be 0–100').max(100, 'must be 0–100')),
   source: z.string().trim().min(1).default('fear-greed'),
 });
 
-export const headlineRowSchema = z.object({
+const headlineRowSchema = z.object({
   ts: stamp,
   symbol: z.string().trim().min(1).default('*'),
   source: z.string().trim().min(1),
@@ -94,10 +94,6 @@ function pick(row: Record<string, unknown>, field: string, avoid: readonly strin
     if (k !== undefined && !avoid.includes(a)) return row[k] === null ? undefined : row[k];
   }
   return undefined;
-}
-
-export async function ensureSentimentTables(store: Store): Promise<void> {
-  await store.withConnection((conn) => conn.run(SCHEMA_SQL));
 }
 
 /** Rows of a CSV or JSON file (array of objects, or alternative.me's `{ "data": [...] }`), as text/JSON values. */
