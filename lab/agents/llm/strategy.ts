@@ -58,8 +58,12 @@ export function isLlmStrategyRef(ref: string): boolean {
   return ref.startsWith(LLM_PREFIX);
 }
 
+function checkPersona(persona: string, where: string): void {
+  if (!personaPrompt(persona)) throw new InputError(`unknown LLM persona "${persona}" in ${where} (known: ${Object.keys(PERSONA_PROMPTS).map((p) => `llm:${p}`).join(', ')})`);
+}
+
 export function llmStrategy(persona: string): AnyStrategy {
-  if (!personaPrompt(persona)) throw new InputError(`unknown LLM persona "${persona}" in llm:${persona} (known: ${Object.keys(PERSONA_PROMPTS).map((p) => `llm:${p}`).join(', ')})`);
+  checkPersona(persona, `llm:${persona}`);
   // The same driver and long-only execution as persona:* and debate, so their journals read alike.
   return agentStrategy(`${LLM_PREFIX}${persona}`, `LLM agent (${persona} persona) answered from a prompt cache (long-only)`, llmParamsSchema, (p, ctx) => {
     const agent = llmAgentForRun(persona, p, ctx.agentId, ctx.symbols);
@@ -114,7 +118,7 @@ export function llmAgentForRun(persona: string, p: LlmStrategyParams, agentId: s
 const DEBATE_MEMBER_PARAMS: LlmStrategyParams = llmParamsSchema.parse({});
 registerAgentFactory(LLM_PREFIX, (name, id, run) => {
   const persona = name.slice(LLM_PREFIX.length);
-  if (!personaPrompt(persona)) throw new InputError(`unknown LLM persona "${persona}" in debate agent ${name} (known: ${Object.keys(PERSONA_PROMPTS).map((p) => `llm:${p}`).join(', ')})`);
+  checkPersona(persona, `debate agent ${name}`);
   return llmAgentForRun(persona, DEBATE_MEMBER_PARAMS, id, run?.symbols);
 });
 
