@@ -176,27 +176,10 @@ function parseOptions(opts: McOptions): z.output<typeof mcOptionsSchema> {
  * Written as one function per method (not a callback per draw) so V8 keeps the loops tight.
  */
 function foldInto(c: Collector, i: number, buf: Float64Array, n: number, ppy: number): void {
-  let eq = 1;
-  let peak = 1;
-  let maxDd = 0;
-  let sum = 0;
-  let sq = 0;
-  for (let k = 0; k < n; k++) {
-    const r = buf[k]!;
-    eq *= 1 + r;
-    if (eq > peak) peak = eq;
-    else {
-      const dd = eq / peak - 1;
-      if (dd < maxDd) maxDd = dd;
-    }
-    sum += r;
-    sq += r * r;
-  }
-  const mean = sum / n;
-  const v = n > 1 ? (sq - sum * mean) / (n - 1) : NaN;
-  c.fr[i] = eq - 1;
-  c.dd[i] = eq <= 0 ? -1 : maxDd;
-  c.sr[i] = v > 0 ? (mean / Math.sqrt(v)) * Math.sqrt(ppy) : NaN;
+  const st = statsOfReturns(buf, n, ppy);
+  c.fr[i] = st.finalReturn;
+  c.dd[i] = st.maxDrawdown;
+  c.sr[i] = st.sharpe;
 }
 
 /**
