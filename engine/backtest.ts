@@ -13,7 +13,7 @@ import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError } from './errors.ts';
 import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
 import { canonicalJson, StreamHash } from './hash.ts';
-import { DecisionLog, FillLog, OrderLog, grow, orderIdOf } from './run-log.ts';
+import { DecisionLog, FillLog, OrderLog, decisionIndexOf, grow, orderIdOf } from './run-log.ts';
 import type { ClosedTrade } from './metrics.ts';
 
 /**
@@ -627,7 +627,7 @@ export class Engine implements EngineView {
   private onBrokerEvent(e: BrokerEvent): void {
     // Anything but an acceptance may finish an order: the next clock step folds it into the log.
     if (e.kind !== 'accepted') this.orders.dirty = true;
-    const di = decisionIndex(e.order.decisionId);
+    const di = decisionIndexOf(e.order.decisionId);
     const d = di >= 0 && di < this.decisions.length;
     switch (e.kind) {
       case 'accepted':
@@ -838,10 +838,6 @@ class LivePortfolio implements PortfolioView {
   }
 }
 
-/** Decision ids are `<agent>-D<n>`, the n-th decision (1-based): its index without a lookup table. */
-function decisionIndex(id: string): number {
-  return Number(id.slice(id.lastIndexOf('-D') + 2)) - 1;
-}
 /** Shared by every decision that names no factors or weights (one object, not one per order). */
 const NONE: Readonly<Record<string, never>> = Object.freeze({});
 const NONE_REASON: DecisionReason = Object.freeze({});

@@ -26,7 +26,9 @@ const FILLED = 1, PARTIAL = 2, REJECTED = 3, CANCELLED = 4;
 /** An order id as the engine spells it: `<agent>-<seq>`. */
 export const orderIdOf = (agentId: string, seq: number): string => `${agentId}-${seq}`;
 /** A decision id: `<agent>-D<n>`, the n-th decision (1-based). */
-export const decisionIdOf = (agentId: string, n: number): string => `${agentId}-D${n}`;
+const decisionIdOf = (agentId: string, n: number): string => `${agentId}-D${n}`;
+/** The index (0-based) of the decision an id names, read back from the id: no lookup table. */
+export const decisionIndexOf = (id: string): number => Number(id.slice(id.lastIndexOf('-D') + 2)) - 1;
 
 export class DecisionLog {
   length = 0;
