@@ -20,7 +20,7 @@ export const METRIC_COLUMNS = [
 export type MetricName = (typeof METRIC_COLUMNS)[number];
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-export const metricColumn = (m: MetricName): string => `m_${snake(m)}`;
+const metricColumn = (m: MetricName): string => `m_${snake(m)}`;
 
 export interface SweepDefinition {
   readonly sweepId: string;

@@ -23,7 +23,7 @@ interface Facts {
  */
 const factsCache = new WeakMap<AgentInput, Map<AnalysisSettings, Facts>>();
 
-export function factsOf(input: AgentInput, analysis: AnalysisSettings = DEFAULT_ANALYSIS): Facts {
+function factsOf(input: AgentInput, analysis: AnalysisSettings = DEFAULT_ANALYSIS): Facts {
   let byAnalysis = factsCache.get(input);
   if (!byAnalysis) factsCache.set(input, (byAnalysis = new Map()));
   let f = byAnalysis.get(analysis);

@@ -19,7 +19,7 @@ import type { AgentInput, BarWindow, SentimentReading, Signal, SignalKind } from
  * - sentiment: the reading's score as is.
  * - features: each value as is (providers pre-scale on-chain and macro features to [-1, 1]).
  */
-export const clamp1 = (x: number): number => (x > 1 ? 1 : x < -1 ? -1 : x);
+const clamp1 = (x: number): number => (x > 1 ? 1 : x < -1 ? -1 : x);
 
 const last = (a: ArrayLike<number>): number => a[a.length - 1]!;
 

@@ -20,7 +20,7 @@ export const DEFAULT_ANALYSIS: AnalysisSettings = Object.freeze({
 });
 
 /** Mean of the last `n` values of `a` (fewer when the window is shorter); NaN when empty. */
-export function tailMean(a: ArrayLike<number>, n: number): number {
+function tailMean(a: ArrayLike<number>, n: number): number {
   const from = Math.max(0, a.length - n);
   if (from >= a.length) return NaN;
   let s = 0;

@@ -2,7 +2,7 @@ import type { PersonaProfile } from './profile.ts';
 import type { Signal, Stance, Synthesis } from './types.ts';
 
 /** The persona's raw weight for a signal: by name first, then by kind, else 0. */
-export function rawWeight(signal: Signal, table: Readonly<Record<string, number>>): number {
+function rawWeight(signal: Signal, table: Readonly<Record<string, number>>): number {
   const w = Object.hasOwn(table, signal.name) ? table[signal.name]! : Object.hasOwn(table, signal.kind) ? table[signal.kind]! : 0;
   return Number.isFinite(w) && w > 0 ? w : 0;
 }
