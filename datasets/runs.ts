@@ -1,5 +1,5 @@
 import type { ClosedTrade } from '../engine/metrics.ts';
-import { appendColumns, hasTables, type Store } from './store.ts';
+import { appendColumns, finiteJson as json, hasTables, type Store } from './store.ts';
 
 /**
  * Backtest results in the same DuckDB file as the data: one row per run (queryable with SQL) and
@@ -36,9 +36,6 @@ CREATE TABLE IF NOT EXISTS runs (
   metrics JSON NOT NULL, trades JSON NOT NULL);
 CREATE TABLE IF NOT EXISTS run_equity (run_id VARCHAR NOT NULL, ts DOUBLE NOT NULL, equity DOUBLE NOT NULL, benchmark DOUBLE NOT NULL);
 `;
-
-/** JSON with non-finite numbers as null (metrics such as profit factor can be Infinity). */
-const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
 
 export async function saveRun(store: Store, run: StoredRun): Promise<void> {
   await store.withConnection(async (conn) => {

@@ -463,6 +463,9 @@ function rangeParams(key: BarKey, from: number, to: number): Record<string, Duck
   return p;
 }
 
+/** JSON with non-finite numbers as null (a profit factor can be Infinity, an efficiency ratio NaN). */
+export const finiteJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
+
 /** Whether all these tables exist (readers must also work on a read-only file that never held them). */
 export async function hasTables(conn: DuckDBConnection, ...names: string[]): Promise<boolean> {
   const r = await conn.runAndReadAll(

@@ -1,7 +1,7 @@
 import { blobValue, type DuckDBBlobValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../engine/errors.ts';
 import { canonicalJson } from '../engine/hash.ts';
-import { hasTables, type Store } from './store.ts';
+import { finiteJson as json, hasTables, type Store } from './store.ts';
 
 /**
  * Sweep results in the same DuckDB file as the data. `sweeps` holds one row per sweep (its full
@@ -61,8 +61,6 @@ CREATE TABLE IF NOT EXISTS sweep_returns (
   sweep_id VARCHAR NOT NULL, run_key VARCHAR NOT NULL, returns BLOB NOT NULL, PRIMARY KEY (sweep_id, run_key));
 `;
 
-/** JSON with non-finite numbers as null (profit factor can be Infinity). */
-const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 async function ensureSchema(conn: DuckDBConnection): Promise<void> {

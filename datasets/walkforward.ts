@@ -1,4 +1,4 @@
-import { hasTables, type Store } from './store.ts';
+import { finiteJson as json, hasTables, type Store } from './store.ts';
 
 /**
  * Walk-forward results in the DuckDB file, next to the runs: one row per analysis (the report as
@@ -24,9 +24,6 @@ CREATE TABLE IF NOT EXISTS walkforwards (
   dataset_hash VARCHAR NOT NULL, timeframe VARCHAR NOT NULL, symbols JSON NOT NULL, report JSON NOT NULL);
 CREATE TABLE IF NOT EXISTS walkforward_equity (id VARCHAR NOT NULL, ts DOUBLE NOT NULL, equity DOUBLE NOT NULL);
 `;
-
-/** JSON with non-finite numbers as null (an efficiency ratio with a losing IS is NaN). */
-const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
 
 export async function saveWalkForward(store: Store, wf: StoredWalkForward): Promise<void> {
   await store.withConnection(async (conn) => {
