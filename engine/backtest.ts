@@ -9,6 +9,7 @@ import { createRng, type Rng } from './rng.ts';
 import { roundAmount, roundPrice, checkMarketLimits } from './market.ts';
 import { createIndicator, indicatorSpec, parseIndicatorParams } from './indicators/index.ts';
 import type { IndicatorKernel } from './indicators/types.ts';
+import { recycleColumns } from './indicators/column.ts';
 import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError } from './errors.ts';
 import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
@@ -139,6 +140,13 @@ export class SymbolState {
   batch: Float64Array[][] | null = null;
   /** A one-row column set the event path writes each bar into, so both paths share one step. */
   readonly scratch: MutableColumns;
+  /**
+   * Every indicator output as a column, in declaration order (the engine's `valueIx` indexes it),
+   * read at `row`: the whole precomputed series at the bar's index on the columnar path, a
+   * one-value column the kernels write each bar on the event path. -1 before the first bar.
+   */
+  cols: Float64Array[] = [];
+  row = -1;
   lastDataTs = -Infinity;
   barIndex = -1;
   readonly view: LivePosition;
@@ -177,7 +185,7 @@ export class Engine implements EngineView {
   readonly agentId: string;
   ts = 0;
   private readonly strategy: AnyStrategy;
-  private readonly ctx: StrategyContext<unknown>;
+  private readonly ctx: StrategyContext<unknown> & ContextFields;
   private readonly journal: JournalSink | undefined;
   private readonly gate: OrderGate | undefined;
   private readonly killSwitch: KillSwitch | undefined;
@@ -189,6 +197,7 @@ export class Engine implements EngineView {
   private readonly states: SymbolState[] = [];
   private readonly stateBySymbol = new Map<string, SymbolState>();
   private readonly slots: IndicatorSlot[] = [];
+  private readonly valueIx: Record<string, number> = {};
   private readonly decisions: DecisionLog;
   private readonly fills = new FillLog();
   private readonly orders = new OrderLog();
@@ -288,7 +297,7 @@ export class Engine implements EngineView {
     if (!st) {
       const idx = this.portfolio.symbolIndex(symbol);
       st = new SymbolState(symbol, idx, this.portfolio, this.broker.book(symbol));
-      for (const slot of this.slots) st.kernels.push(createIndicator(slot.kind, slot.params));
+      for (const slot of this.slots) addKernel(st, slot);
       this.states[idx] = st;
       this.stateBySymbol.set(symbol, st);
     }
@@ -316,6 +325,7 @@ export class Engine implements EngineView {
   attachColumns(st: SymbolState, cols: BarColumns): void {
     st.batch = this.slots.map((slot) => indicatorSpec(slot.kind).batch(cols, parseIndicatorParams(slot.kind, slot.params) as never));
     st.kernels = [];
+    st.cols = st.batch.flat();
   }
 
   /**
@@ -348,15 +358,17 @@ export class Engine implements EngineView {
       this.nextTs = closeTs;
       this.advance();
     }
-    this.current = st;
+    this.focus(st);
     const c = cols.close[i]!;
-    if (this.broker.hasOpenOrders) this.broker.onBookBar(st.book, ts, cols.open[i]!, cols.high[i]!, cols.low[i]!, c, cols.volume[i]!);
+    if (this.broker.hasOpenOrders) this.bookBar(st, cols, i);
     else st.book.lastClose = c;
-    const ks = st.kernels;
-    for (let k = 0; k < ks.length; k++) ks[k]!.update(cols.open[i]!, cols.high[i]!, cols.low[i]!, c, cols.volume[i]!, ts);
+    if (st.kernels.length > 0) updateKernels(st, cols, i);
     this.portfolio.markAt(st.idx, c);
     st.lastDataTs = closeTs;
-    st.barIndex++;
+    const row = ++st.barIndex;
+    if (st.batch !== null) st.row = row;
+    else st.row = 0;
+    this.ctx.row = st.row;
     this.ts = closeTs;
     this.marked(closeTs);
     const view = this.view;
@@ -374,13 +386,18 @@ export class Engine implements EngineView {
     this.strategy.onBar?.(this.ctx, view);
   }
 
+  /** Resting orders meet the bar (its own method: it is rare, and the bar step must stay small to be inlined whole). */
+  private bookBar(st: SymbolState, cols: BarColumns, i: number): void {
+    this.broker.onBookBar(st.book, cols.ts[i]!, cols.open[i]!, cols.high[i]!, cols.low[i]!, cols.close[i]!, cols.volume[i]!);
+  }
+
   trade(symbol: string, ts: number, price: number, amount: number, event: MarketEvent & { kind: 'trade' }): void {
     if (ts > this.ts) {
       this.nextTs = ts;
       this.advance();
     }
     const st = this.state(symbol);
-    this.current = st;
+    this.focus(st);
     this.broker.onTrade(symbol, ts, price, amount);
     this.portfolio.markAt(st.idx, price);
     st.lastDataTs = ts;
@@ -395,13 +412,21 @@ export class Engine implements EngineView {
       this.advance();
     }
     const st = this.state(symbol);
-    this.current = st;
+    this.focus(st);
     this.broker.onQuote(symbol, ts, bid, ask);
     this.portfolio.markAt(st.idx, (bid + ask) / 2);
     st.lastDataTs = ts;
     this.ts = ts;
     this.marked(ts);
     this.strategy.onQuote?.(this.ctx, event);
+  }
+
+  /** `st` becomes the symbol the strategy's `value()` and `position()` read by default. */
+  private focus(st: SymbolState): void {
+    this.current = st;
+    const ctx = this.ctx;
+    ctx.cols = st.cols;
+    ctx.row = st.row;
   }
 
   /** Market data moved the marks at `ts`: the gate tracks them, and a HALT is carried out. */
@@ -467,6 +492,8 @@ export class Engine implements EngineView {
 
   finish(): RunOutput {
     this.record();
+    // The indicator columns die with the run: the next run on the same length of data reuses them.
+    for (const st of this.states) if (st.batch !== null) recycleColumns(st.cols);
     const n = this.curveLen;
     const cut = (a: Float64Array): Float64Array => (a.length === n ? a : a.slice(0, n));
     const curve: EquityCurve = { ts: cut(this.curveTs), equity: cut(this.curveEq), exposure: n === 0 ? 0 : this.exposedPoints / n };
@@ -604,15 +631,8 @@ export class Engine implements EngineView {
     this.decisions.addOrder(decision, agentId, seq);
     const decisionId = this.decisions.id(decision);
     this.journal?.append('order_submitted', { id, decisionId, agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
-    const order = this.broker.submit(req, {
-      id,
-      agentId,
-      decisionId,
-      now: this.ts,
-      ...(extra?.ocoGroup !== undefined ? { ocoGroup: extra.ocoGroup } : {}),
-      ...(extra?.parentId !== undefined ? { parentId: extra.parentId } : {}),
-      ...(extra?.hasChildren ? { hasChildren: true } : {}),
-    });
+    // Every field written, unused ones undefined: one shape, no spread (a spread builds the object slowly).
+    const order = this.broker.submit(req, { id, agentId, decisionId, now: this.ts, ocoGroup: extra?.ocoGroup, parentId: extra?.parentId, hasChildren: extra?.hasChildren === true });
     this.orders.add(order);
     return order.status === 'rejected' ? null : id;
   }
@@ -626,13 +646,14 @@ export class Engine implements EngineView {
 
   private onBrokerEvent(e: BrokerEvent): void {
     // Anything but an acceptance may finish an order: the next clock step folds it into the log.
-    if (e.kind !== 'accepted') this.orders.dirty = true;
+    if (e.kind === 'accepted') {
+      this.journal?.append('order_accepted', { id: e.order.id }, e.ts);
+      return;
+    }
+    this.orders.dirty = true;
     const di = decisionIndexOf(e.order.decisionId);
     const d = di >= 0 && di < this.decisions.length;
     switch (e.kind) {
-      case 'accepted':
-        this.journal?.append('order_accepted', { id: e.order.id }, e.ts);
-        break;
       case 'rejected':
         if (d) this.decisions.setRejected(di, 'broker', e.reason);
         this.journal?.append('order_rejected', { id: e.order.id, decisionId: e.order.decisionId, agentId: e.order.agentId, breach: { limit: 'broker', message: e.reason } }, e.ts);
@@ -659,7 +680,7 @@ export class Engine implements EngineView {
 
   // ---- the strategy's context -------------------------------------------------------------
 
-  private makeContext(): StrategyContext<unknown> {
+  private makeContext(): StrategyContext<unknown> & ContextFields {
     // Data fields only, always in this order (one hidden class); the methods are shared.
     const ctx = Object.create(Engine.contextMethods) as ContextFields;
     ctx.engine = this;
@@ -669,7 +690,10 @@ export class Engine implements EngineView {
     ctx.agentId = this.agentId;
     ctx.portfolio = new LivePortfolio(this.portfolio, this);
     ctx.sizing = SIZING;
-    return ctx as unknown as StrategyContext<unknown>;
+    ctx.cols = [];
+    ctx.row = -1;
+    ctx.valueIx = this.valueIx;
+    return ctx as unknown as StrategyContext<unknown> & ContextFields;
   }
 
   /** An indicator read that is not the common case (another output, another symbol, the event path). */
@@ -704,22 +728,30 @@ export class Engine implements EngineView {
       const engine = this.engine;
       if (engine.initialized) throw new InputError('indicators must be declared in init()');
       if (engine.slots.some((sl) => sl.name === name)) throw new InputError(`indicator "${name}" declared twice`);
+      if (name === '__proto__') throw new InputError('"__proto__" cannot name an indicator');
       const probe = createIndicator(kind, params);
-      engine.slots.push({ name, kind, params, outputs: probe.outputs });
-      for (const st of engine.states) st.kernels.push(createIndicator(kind, params));
+      const slot: IndicatorSlot = { name, kind, params, outputs: probe.outputs };
+      let flat = 0;
+      for (const sl of engine.slots) flat += sl.outputs.length;
+      engine.slots.push(slot);
+      engine.valueIx[name] = flat;
+      for (const st of engine.states) addKernel(st, slot);
     },
-    // Small on purpose: V8 inlines it into the strategy, so the float it returns is not boxed.
+    // Small on purpose: V8 inlines it into the strategy, so the float it returns is not boxed. The
+    // name → column lookup is a load from a plain object, which folds to one load for a literal
+    // name. Anything else (another output or symbol, a name never declared, before the first bar)
+    // reads undefined here and takes the slow path.
     value(name, output, symbol) {
-      const engine = this.engine;
-      const st = engine.current;
-      if (output === undefined && symbol === undefined && st !== null && st.batch !== null && st.barIndex >= 0) {
-        return st.batch[slotOf(engine.slots, name)]![0]![st.barIndex]!;
+      if (output === undefined && symbol === undefined) {
+        const c = this.cols[this.valueIx[name]!];
+        // Only numbers flow out of this branch: a value that may be undefined would be boxed.
+        if (c !== undefined && this.row >= 0) return c[this.row]!;
       }
-      return engine.valueSlow(name, output, symbol);
+      return this.engine.valueSlow(name, output, symbol);
     },
     position(s) {
-      const engine = this.engine;
-      return (engine.current !== null && engine.current.symbol === s ? engine.current : engine.state(s)).view;
+      const st = this.engine.current;
+      return st !== null && st.symbol === s ? st.view : this.engine.positionView(s);
     },
     openOrders(s) {
       return this.engine.broker.openOrders(s);
@@ -734,7 +766,7 @@ export class Engine implements EngineView {
       const engine = this.engine;
       const q = engine.portfolio.qty(s);
       if (q === 0) return null;
-      return engine.place(s, q > 0 ? 'sell' : 'buy', { size: Math.abs(q), reduceOnly: true, ...(reason ? { reason } : {}) }, 'close');
+      return engine.place(s, q > 0 ? 'sell' : 'buy', { size: Math.abs(q), reduceOnly: true, reason }, 'close');
     },
     bracket(s, side, o) {
       return this.engine.bracket(s, side, o);
@@ -813,6 +845,29 @@ interface ContextFields {
   agentId: string;
   portfolio: PortfolioView;
   sizing: Sizing;
+  /** The focused symbol's indicator columns and the row to read (see `SymbolState.cols`). */
+  cols: Float64Array[];
+  row: number;
+  /** Indicator name → column of its main output. */
+  valueIx: Record<string, number>;
+}
+
+/** A symbol's kernel for a newly declared indicator, with one NaN column per output. */
+function addKernel(st: SymbolState, slot: IndicatorSlot): void {
+  st.kernels.push(createIndicator(slot.kind, slot.params));
+  for (let k = 0; k < slot.outputs.length; k++) st.cols.push(Float64Array.of(NaN));
+}
+
+/** The event path: each kernel takes the bar, and its outputs go to the symbol's one-value columns. */
+function updateKernels(st: SymbolState, cols: BarColumns, i: number): void {
+  const ks = st.kernels;
+  const out = st.cols;
+  let f = 0;
+  for (let k = 0; k < ks.length; k++) {
+    const kern = ks[k]!;
+    kern.update(cols.open[i]!, cols.high[i]!, cols.low[i]!, cols.close[i]!, cols.volume[i]!, cols.ts[i]!);
+    for (let o = 0; o < kern.outputs.length; o++) out[f++]![0] = kern.value(o);
+  }
 }
 
 /**

@@ -284,7 +284,7 @@ export class OrderLog {
   private archived: Uint8Array;
   /** Live orders by position; emptied as they are archived. */
   private readonly live: (BrokerOrder | undefined)[] = [];
-  private liveIdx: number[] = [];
+  private readonly liveIdx: number[] = [];
   private readonly strings: { symbol: string[]; id: string[]; agentId: string[]; decisionId: string[] } = { symbol: [], id: [], agentId: [], decisionId: [] };
   private readonly ocoGroup = new Map<number, string>();
   private readonly parentId = new Map<number, string>();
@@ -311,24 +311,38 @@ export class OrderLog {
   /** Folds finished orders into the columns; call only between events (nothing mid-flight). */
   sweep(): void {
     this.dirty = false;
-    const keep: number[] = [];
-    for (const i of this.liveIdx) {
+    const idx = this.liveIdx;
+    let w = 0;
+    for (let r = 0; r < idx.length; r++) {
+      const i = idx[r]!;
       const o = this.live[i]!;
       const s = o.status;
-      if (s === 'pending' || s === 'open') keep.push(i);
+      if (s === 'pending' || s === 'open') idx[w++] = i;
       else {
         this.archive(i, o);
         this.live[i] = undefined;
       }
     }
-    this.liveIdx = keep;
+    while (idx.length > w) idx.pop(); // in place: a new array per sweep was garbage per order
   }
 
+  /** Field by field, not by a loop over names: a keyed read of a computed name is megamorphic and boxes every number. */
   private archive(i: number, o: BrokerOrder): void {
     const num = this.num;
+    const price = o.price, stopPrice = o.stopPrice, trailingAmount = o.trailingAmount, trailingPercent = o.trailingPercent, trailTrigger = o.trailTrigger, trailAnchor = o.trailAnchor;
     let present = 0;
-    for (let k = 0; k < OPTIONAL.length; k++) if (o[OPTIONAL[k]!] !== undefined) present |= 1 << k;
-    for (const f of NUMERIC) num[f][i] = o[f] ?? 0;
+    if (price !== undefined) (present |= 1), (num.price[i] = price);
+    if (stopPrice !== undefined) (present |= 2), (num.stopPrice[i] = stopPrice);
+    if (trailingAmount !== undefined) (present |= 4), (num.trailingAmount[i] = trailingAmount);
+    if (trailingPercent !== undefined) (present |= 8), (num.trailingPercent[i] = trailingPercent);
+    if (trailTrigger !== undefined) (present |= 16), (num.trailTrigger[i] = trailTrigger);
+    if (trailAnchor !== undefined) (present |= 32), (num.trailAnchor[i] = trailAnchor);
+    num.amount[i] = o.amount;
+    num.createdTs[i] = o.createdTs;
+    num.activeTs[i] = o.activeTs;
+    num.filled[i] = o.filled;
+    num.avgPrice[i] = o.avgPrice;
+    num.fees[i] = o.fees;
     this.present[i] = present;
     this.flags[i] = (o.side === 'sell' ? FLAG_SELL : 0) | (o.reduceOnly ? FLAG_REDUCE : 0) | (o.postOnly ? FLAG_POST : 0) | (o.triggered ? FLAG_TRIGGERED : 0) | (o.armed ? FLAG_ARMED : 0) | (o.isParent ? FLAG_PARENT : 0);
     this.codes[i * 3] = code(TYPES, o.type);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { IndicatorKernel, IndicatorSpec, OhlcvInput } from './types.ts';
 import { period } from './params.ts';
 import { SeededEma } from './window.ts';
+import { column } from './column.ts';
 
 /**
  * Exponential moving average of the close, k = 2 / (period + 1).
@@ -34,7 +35,7 @@ class EmaKernel implements IndicatorKernel {
 
 export function emaColumn(src: ArrayLike<number>, p: number): Float64Array {
   const n = src.length;
-  const out = new Float64Array(n); // every slot is written below, NaN during warm-up
+  const out = column(n); // every slot is written below, NaN during warm-up
   const ema = new SeededEma(p);
   for (let i = 0; i < n; i++) out[i] = ema.push(src[i]!);
   return out;

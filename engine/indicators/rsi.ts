@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { IndicatorKernel, IndicatorSpec, OhlcvInput } from './types.ts';
 import { period } from './params.ts';
+import { column } from './column.ts';
 
 /**
  * Wilder's Relative Strength Index of the close.
@@ -73,7 +74,7 @@ class RsiKernel implements IndicatorKernel {
 export function rsiColumn(src: ArrayLike<number>, p: number): Float64Array {
   const n = src.length;
   // Only the warm-up needs NaN; the loop writes every later slot.
-  const out = new Float64Array(n).fill(NaN, 0, Math.min(p, n));
+  const out = column(n).fill(NaN, 0, Math.min(p, n));
   if (n === 0) return out;
   let gain = 0;
   let loss = 0;

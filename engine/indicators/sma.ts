@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { IndicatorKernel, IndicatorSpec, OhlcvInput } from './types.ts';
 import { period } from './params.ts';
 import { RollingSum, sumRange } from './window.ts';
+import { column } from './column.ts';
 
 /**
  * Simple moving average of the close.
@@ -38,7 +39,7 @@ class SmaKernel implements IndicatorKernel {
 export function smaColumn(src: ArrayLike<number>, p: number): Float64Array {
   const n = src.length;
   // Only the warm-up needs NaN; the loop writes every later slot (a full fill would be a second pass).
-  const out = new Float64Array(n).fill(NaN, 0, Math.min(p - 1, n));
+  const out = column(n).fill(NaN, 0, Math.min(p - 1, n));
   let sum = 0;
   let w = 0;
   for (let i = 0; i < n; i++) {

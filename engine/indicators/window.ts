@@ -1,3 +1,4 @@
+import { column } from './column.ts';
 /**
  * Sliding-window building blocks shared by the kernels and their batch forms. Sharing them is
  * what keeps incremental and batch output bit-identical: the same float operations run in the
@@ -179,5 +180,5 @@ export class SeededEma {
 
 /** A NaN-filled output column. */
 export function nanColumn(n: number): Float64Array {
-  return new Float64Array(n).fill(NaN);
+  return column(n, NaN);
 }
