@@ -1,7 +1,7 @@
 import type { Exchange } from 'ccxt';
 import { z } from 'zod';
 import type { BarColumns } from '../engine/types.ts';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { timeframeToMs } from '../engine/timeframe.ts';
 import type { BarKey, Store } from './store.ts';
 import { allocBarArrays, barColumns } from './columns.ts';
@@ -98,7 +98,7 @@ const optionsSchema = z
 export async function downloadOHLCV(exchange: Exchange, store: BarSink, options: DownloadOptions): Promise<DownloadResult> {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new InputError(`download: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+    throw new InputError(`download: ${describeIssues(parsed.error, 'options')}`);
   }
   const { symbol, timeframe, from, to } = parsed.data;
   if (exchange.timeframes && !(timeframe in exchange.timeframes)) {

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DuckDBDataChunk, DuckDBDoubleType, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { z } from 'zod';
 import type { BarColumns } from '../engine/types.ts';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { canonicalJson, sha256Hex } from '../engine/hash.ts';
 import { timeframeToMs } from '../engine/timeframe.ts';
 import {
@@ -123,7 +123,7 @@ const keySchema = z.object({
 
 export function parseKey(key: BarKey): BarKey {
   const r = keySchema.safeParse(key);
-  if (!r.success) throw new InputError(`dataset key: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new InputError(`dataset key: ${describeIssues(r.error, '(key)')}`);
   return r.data;
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { BarColumns } from '../engine/types.ts';
 import { createRng, type Rng } from '../engine/rng.ts';
 import { DAY_MS, YEAR_DAYS } from '../engine/timeframe.ts';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 
 /**
  * Seeded synthetic bar generators: geometric Brownian motion, Merton jump diffusion and Markov
@@ -127,8 +127,7 @@ export function generateBars(spec: SynthSpec): BarColumns {
 export function simulate(spec: SynthSpec): SynthResult {
   const parsed = synthSpecSchema.safeParse(spec);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
-    throw new InputError(`synthetic data spec: ${detail}`);
+    throw new InputError(`synthetic data spec: ${describeIssues(parsed.error, '(spec)')}`);
   }
   const s = parsed.data;
   const { first, count } = barGrid(s.from, s.to, s.timeframeMs);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { streamDoubles } from './columns.ts';
 import { appendColumns, type Store, type TimeRange } from './store.ts';
 
@@ -40,7 +40,7 @@ const tickKey = z.object({ exchange: z.string().trim().min(1, 'exchange must not
 
 function parseTickKey(key: TickKey): TickKey {
   const r = tickKey.safeParse(key);
-  if (!r.success) throw new InputError(`tick key: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new InputError(`tick key: ${describeIssues(r.error, '(key)')}`);
   return r.data;
 }
 

@@ -13,3 +13,17 @@ export class InputError extends Error {
 export class CheckFailedError extends Error {
   override readonly name = 'CheckFailedError';
 }
+
+/** The part of a zod issue a message needs; structural so a caller may pass a trimmed list of issues. */
+interface IssueLike {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/**
+ * Zod issues as one line a user can act on: "fees.maker: Too small; symbol: Required". An issue at
+ * the top level has an empty path, so it is labelled `root` (e.g. '(options)', 'request') instead.
+ */
+export function describeIssues(error: { readonly issues: readonly IssueLike[] }, root = '(input)', separator = '; '): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || root}: ${i.message}`).join(separator);
+}

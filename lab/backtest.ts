@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { runColumnar, type BacktestOptions, type JournalSink, type OrderGate, type RunOutput } from '../engine/backtest.ts';
 import { buyAndHoldCurve } from '../engine/benchmark.ts';
 import { computeMetrics, type Metrics } from '../engine/metrics.ts';
@@ -98,7 +98,7 @@ export interface BacktestHooks {
 /** Loads the data, checks it, runs the strategy on the columnar path and computes the metrics. */
 export async function runBacktest(store: Store, request: BacktestRequest, hooks: BacktestHooks = {}): Promise<BacktestReport> {
   const parsed = backtestRequestSchema.safeParse(request);
-  if (!parsed.success) throw new InputError(parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new InputError(describeIssues(parsed.error, 'request'));
   const req = parsed.data;
   try {
     timeframeToMs(req.timeframe);

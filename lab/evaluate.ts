@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { timeframeToMs } from '../engine/timeframe.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import { backtestRequestSchema, runLoaded, type BacktestReport, type BacktestRequest } from './backtest.ts';
@@ -18,7 +18,7 @@ export type RunConfig = z.output<typeof backtestRequestSchema>;
 
 export function parseRunConfig(request: BacktestRequest): RunConfig {
   const r = backtestRequestSchema.safeParse(request);
-  if (!r.success) throw new InputError(r.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  if (!r.success) throw new InputError(describeIssues(r.error, 'request'));
   try {
     timeframeToMs(r.data.timeframe);
   } catch (err) {

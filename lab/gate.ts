@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { DAY_MS } from '../engine/timeframe.ts';
 import { moments, probabilisticSharpe } from '../engine/overfitting.ts';
 import type { Store } from '../datasets/store.ts';
@@ -83,7 +83,7 @@ export type GateConfigInput = z.input<typeof gateConfigSchema>;
 
 export function parseGateConfig(raw: unknown, source = 'gate config'): GateConfig {
   const r = gateConfigSchema.safeParse(raw ?? {});
-  if (!r.success) throw new InputError(`${source}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new InputError(`${source}: ${describeIssues(r.error, '(root)')}`);
   return r.data;
 }
 

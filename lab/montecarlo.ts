@@ -3,7 +3,7 @@ import type { BarColumns } from '../engine/types.ts';
 import { quantileSorted, type ClosedTrade } from '../engine/metrics.ts';
 import { createRng, type Rng } from '../engine/rng.ts';
 import { DAY_MS, YEAR_DAYS } from '../engine/timeframe.ts';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { generateBars } from '../datasets/synth.ts';
 
 /**
@@ -167,7 +167,7 @@ function finish(method: McMethod, o: z.output<typeof mcOptionsSchema>, c: Collec
 
 function parseOptions(opts: McOptions): z.output<typeof mcOptionsSchema> {
   const r = mcOptionsSchema.safeParse(opts);
-  if (!r.success) throw new InputError(`monte carlo: ${r.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new InputError(`monte carlo: ${describeIssues(r.error, '(options)')}`);
   return r.data;
 }
 

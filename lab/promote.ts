@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CheckFailedError, InputError } from '../engine/errors.ts';
+import { CheckFailedError, InputError, describeIssues } from '../engine/errors.ts';
 import { canonicalJson, hashValue } from '../engine/hash.ts';
 import { RiskConfigSchema, type RiskConfig } from '../engine/risk.ts';
 import type { RunIdentity, RunRecord } from '../datasets/runs.ts';
@@ -141,7 +141,7 @@ export type Verification = { readonly ok: true; readonly record: PromotionRecord
  */
 export function verifyPromotion(record: unknown, codeHash: string, params: unknown): Verification {
   const r = recordSchema.safeParse(record);
-  if (!r.success) return { ok: false, reason: `not a promotion record: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+  if (!r.success) return { ok: false, reason: `not a promotion record: ${describeIssues(r.error, '(root)')}` };
   const { recordHash, ...body } = r.data as unknown as PromotionRecord;
   if (hashValue(body) !== recordHash) return { ok: false, reason: 'the record was modified after promotion (record hash mismatch)' };
   if (!r.data.gate.pass) return { ok: false, reason: 'the record says the gate failed' };

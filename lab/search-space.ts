@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { canonicalJson } from '../engine/hash.ts';
 import type { Rng } from '../engine/rng.ts';
 import type { AnyStrategy } from '../engine/strategy.ts';
@@ -57,7 +57,7 @@ export function parseSweepConfig(text: string, file: string): SweepConfig {
     throw new InputError(`${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
   }
   const r = sweepConfigSchema.safeParse(raw ?? {});
-  if (!r.success) throw new InputError(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new InputError(`${file}: ${describeIssues(r.error, '(root)')}`);
   return r.data;
 }
 
@@ -276,7 +276,7 @@ export function withFixed(space: SearchSpace, point: Params): Params {
 /** The schema's verdict: parsed params (defaults filled in) or why they are not allowed. */
 export function checkParams(strategy: AnyStrategy, params: Params): { ok: true; params: unknown } | { ok: false; reason: string } {
   const r = strategy.params.safeParse(params);
-  return r.success ? { ok: true, params: r.data } : { ok: false, reason: r.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ') };
+  return r.success ? { ok: true, params: r.data } : { ok: false, reason: describeIssues(r.error, '(params)') };
 }
 
 /** Stable identity of a point (key order does not matter). */

@@ -2,7 +2,7 @@ import { rename, rm } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { appendEntryColumns } from '../datasets/journal-store.ts';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { verify, type ChainHead, type EntryType, type JournalEntry } from '../engine/journal.ts';
 
 /**
@@ -146,7 +146,7 @@ export async function readAuditParquet(path: string): Promise<AuditParquetFile> 
     }
     const entries = rows.map((raw, i) => {
       const p = Row.safeParse(raw);
-      if (!p.success) throw new InputError(`${path}: row ${i + 1}: ${p.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+      if (!p.success) throw new InputError(`${path}: row ${i + 1}: ${describeIssues(p.error, '(row)')}`);
       let payload: unknown;
       try {
         payload = JSON.parse(p.data.payload);

@@ -3,7 +3,7 @@ import { createPersonaAgent } from '../../engine/agents/persona.ts';
 import { PERSONA_PROFILES, isBuiltinPersona, type PersonaProfile } from '../../engine/agents/profile.ts';
 import { DEFAULT_CONSENSUS, type ConsensusConfig } from '../../engine/agents/consensus.ts';
 import type { Agent } from '../../engine/agents/types.ts';
-import { InputError } from '../../engine/errors.ts';
+import { InputError, describeIssues } from '../../engine/errors.ts';
 
 /**
  * Where outside configuration of the rule-based agents enters: persona overrides, the list of
@@ -91,7 +91,7 @@ export function buildAgents(personas: readonly string[], overrides: PersonaOverr
 
 export function consensusConfig(raw: unknown, where = 'consensus'): ConsensusConfig {
   const r = consensusSchema.safeParse(raw ?? {});
-  if (!r.success) throw new InputError(`${where}: ${r.error.issues.map((i) => `${i.path.join('.') || '(all)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new InputError(`${where}: ${describeIssues(r.error, '(all)')}`);
   return r.data;
 }
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
-import { CheckFailedError, InputError } from '../../engine/errors.ts';
+import { CheckFailedError, InputError, describeIssues } from '../../engine/errors.ts';
 import { commands } from './commands/index.ts';
 
 /**
@@ -31,7 +31,7 @@ export function reportError(err: unknown): number {
     return 2;
   }
   if (err instanceof ZodError) {
-    process.stderr.write(`error: invalid input: ${formatZodError(err)}\n`);
+    process.stderr.write(`error: invalid input: ${describeIssues(err, '(root)')}\n`);
     return 2;
   }
   if (err instanceof CheckFailedError) {
@@ -42,8 +42,4 @@ export function reportError(err: unknown): number {
   process.stderr.write(`error: ${msg}\n`);
   if (process.env.CS_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   return 1;
-}
-
-export function formatZodError(err: ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../../engine/errors.ts';
 import { ENTRY_TYPES, type JournalPayloads } from '../../engine/journal.ts';
 import type { BarEvent, TradeEvent } from '../../engine/types.ts';
 
@@ -77,12 +78,8 @@ export function parseBusEvent(raw: unknown): ParseResult {
     }
   }
   const env = envelope.safeParse(value);
-  if (!env.success) return { ok: false, error: describe(env.error) };
+  if (!env.success) return { ok: false, error: describeIssues(env.error, '(event)') };
   const p = payloadSchemas[env.data.type].safeParse(env.data.payload);
-  if (!p.success) return { ok: false, error: `${env.data.type} payload: ${describe(p.error)}` };
+  if (!p.success) return { ok: false, error: `${env.data.type} payload: ${describeIssues(p.error, '(event)')}` };
   return { ok: true, event: { ...env.data, payload: p.data } as BusEvent };
-}
-
-function describe(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.length ? i.path.join('.') : '(event)'}: ${i.message}`).join('; ');
 }

@@ -1,7 +1,7 @@
 import type { Agent, AgentDecision, AgentInput, MarketRegime, SituationAnalysis } from '../../../engine/agents/types.ts';
 import { PromptMissing } from '../../../engine/agents/types.ts';
 import { InputError } from '../../../engine/errors.ts';
-import { answerJsonSchema, answerRules, describeIssues, type LlmAnswer } from './answer.ts';
+import { answerJsonSchema, answerRules, describeAnswerIssues, type LlmAnswer } from './answer.ts';
 import { requestKey, type CacheMode, type LlmRequest, type LlmResponse, type PromptCache } from './cache.ts';
 import { addUsage, emptyTotals, type ModelPrice, type UsageTotals } from './cost.ts';
 import { createMasker, type Masker } from './mask.ts';
@@ -148,7 +148,7 @@ export class LlmAgent implements Agent {
       if (submit) {
         const r = this.rules.safeParse(submit.input);
         if (r.success) return finish(this.fromAnswer(input, r.data, mask));
-        const why = describeIssues(r.error);
+        const why = describeAnswerIssues(r.error);
         if (++invalid >= 2) return finish(this.abstain(input, `invalid answer twice; last: ${why.replace(/\n/g, '; ')}`));
         messages.push({
           role: 'user',

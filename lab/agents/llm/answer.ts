@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../../../engine/errors.ts';
 
 /**
  * The structured answer an LLM agent must give: the five steps of the decision (situation, signals,
@@ -84,11 +85,8 @@ export function answerJsonSchema(): Record<string, unknown> {
 }
 
 /** A zod error as short lines the model can act on: "recommendation.size: a hold has size 0". */
-export function describeIssues(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 12)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(answer)'}: ${i.message}`)
-    .join('\n');
+export function describeAnswerIssues(err: z.ZodError): string {
+  return describeIssues({ issues: err.issues.slice(0, 12) }, '(answer)', '\n');
 }
 
 function round(x: number): number {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AgentInput } from '../../../engine/agents/types.ts';
+import { describeIssues } from '../../../engine/errors.ts';
 import { computeIndicator } from '../../../engine/indicators/index.ts';
 import type { Masker } from './mask.ts';
 
@@ -119,7 +120,7 @@ function ok(content: string): ToolResult {
 }
 
 function bad(name: string, err: z.ZodError): ToolResult {
-  return { content: `${name}: ${err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`, isError: true };
+  return { content: `${name}: ${describeIssues(err, 'input')}`, isError: true };
 }
 
 function schemaOf(s: z.ZodType): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { InputError } from '../../../engine/errors.ts';
+import { InputError, describeIssues } from '../../../engine/errors.ts';
 import { timeframeToMs } from '../../../engine/timeframe.ts';
 import { openStore } from '../../../datasets/store.ts';
 import { saveWalkForward } from '../../../datasets/walkforward.ts';
@@ -68,7 +68,7 @@ export async function runWalkForwardCli(o: WalkForwardCliOptions): Promise<WalkF
     allowBadData: o.allowBadData === true,
   };
   const parsed = backtestRequestSchema.safeParse(request);
-  if (!parsed.success) throw new InputError(parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new InputError(describeIssues(parsed.error, 'request'));
   timeframeToMs(parsed.data.timeframe);
   const loaded = await loadStrategy(o.strategy);
   const space = buildSearchSpace(loaded.strategy, { grid: o.grid.map(parseGridFlag), choice: o.choice.map(parseChoiceFlag), fixed: o.param as Record<string, number | string | boolean> });
@@ -84,7 +84,7 @@ export async function runWalkForwardCli(o: WalkForwardCliOptions): Promise<WalkF
     pboBlocks: o.pboBlocks,
   };
   const checked = walkForwardOptionsSchema.safeParse(options);
-  if (!checked.success) throw new InputError(`walk-forward: ${checked.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+  if (!checked.success) throw new InputError(`walk-forward: ${describeIssues(checked.error, '(options)')}`);
   const path = resolveDbPath(o.db);
   if (path !== ':memory:' && !existsSync(path)) throw new InputError(`no database at ${path} (load data first: cs data synth, cs data import or cs data download)`);
   const store = await openStore(path);
