@@ -117,6 +117,21 @@ class MutableBarView implements BarView {
   index = 0;
 }
 
+/** The request `place()` fills in for each order (see there). */
+class OrderDraft implements OrderRequest {
+  symbol = '';
+  side: 'buy' | 'sell' = 'buy';
+  type: OrderType = 'market';
+  amount = 0;
+  price: number | undefined = undefined;
+  stopPrice: number | undefined = undefined;
+  trailingAmount: number | undefined = undefined;
+  trailingPercent: number | undefined = undefined;
+  timeInForce: NonNullable<OrderRequest['timeInForce']> = 'GTC';
+  reduceOnly = false;
+  postOnly = false;
+}
+
 interface MutableColumns extends BarColumns {
   timeframeMs: number;
 }
@@ -203,6 +218,7 @@ export class Engine implements EngineView {
   private readonly orders = new OrderLog();
   private readonly timers: number[] = [];
   private readonly view = new MutableBarView();
+  private readonly draft = new OrderDraft();
   private current: SymbolState | null = null;
   private orderSeq = 0;
   private ocoSeq = 0;
@@ -588,20 +604,20 @@ export class Engine implements EngineView {
     // on every bar with no cash would otherwise journal a refusal per bar.)
     if (amount === 0 && typeof opts.size !== 'number' && extra?.decision === undefined) return null;
     const decision = extra?.decision ?? this.decide(symbol, action, opts.reason);
-    // Every field present (undefined when unused): one object shape for every request.
-    const req: OrderRequest = {
-      symbol,
-      side,
-      type,
-      amount,
-      price: opts.price !== undefined ? roundPrice(opts.price, market.tickSize) : undefined,
-      stopPrice: opts.stopPrice !== undefined ? roundPrice(opts.stopPrice, market.tickSize) : undefined,
-      trailingAmount: opts.trailingAmount,
-      trailingPercent: opts.trailingPercent,
-      timeInForce: opts.timeInForce ?? 'GTC',
-      reduceOnly: opts.reduceOnly === true,
-      postOnly: opts.postOnly === true,
-    };
+    // One request object, rewritten per order: the broker copies it into its order at once and
+    // nothing keeps it (the journal and the gate get copies), so a new object per order was garbage.
+    const req = this.draft;
+    req.symbol = symbol;
+    req.side = side;
+    req.type = type;
+    req.amount = amount;
+    req.price = opts.price !== undefined ? roundPrice(opts.price, market.tickSize) : undefined;
+    req.stopPrice = opts.stopPrice !== undefined ? roundPrice(opts.stopPrice, market.tickSize) : undefined;
+    req.trailingAmount = opts.trailingAmount;
+    req.trailingPercent = opts.trailingPercent;
+    req.timeInForce = opts.timeInForce ?? 'GTC';
+    req.reduceOnly = opts.reduceOnly === true;
+    req.postOnly = opts.postOnly === true;
     const agentId = extra?.agentId ?? this.agentId;
     const seq = ++this.orderSeq;
     const id = orderIdOf(agentId, seq);

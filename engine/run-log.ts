@@ -11,10 +11,35 @@ import { BrokerOrder } from './broker.ts';
  */
 
 /** A copy of `a` in a new array of the same kind and length `n` (the rest zeroed). */
-export function grow<T extends Float64Array | Uint8Array | Uint16Array>(a: T, n: number): T {
+export function grow<T extends Float64Array | Uint8Array | Uint16Array | Uint32Array>(a: T, n: number): T {
   const b = new (a.constructor as new (length: number) => T)(n);
   b.set(a);
   return b;
+}
+
+/**
+ * The few distinct strings a column repeats (symbols, agent ids), each stored once: a record keeps
+ * a small integer instead of adding a pointer to a growing array per row.
+ */
+class StringCodes {
+  private readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+  private last = '';
+  private lastCode = -1;
+  code(s: string): number {
+    if (s === this.last) return this.lastCode;
+    let c = this.index.get(s);
+    if (c === undefined) {
+      c = this.list.length;
+      this.list.push(s);
+      this.index.set(s, c);
+    }
+    this.last = s;
+    return (this.lastCode = c);
+  }
+  at(c: number): string {
+    return this.list[c]!;
+  }
 }
 
 const ACTIONS: readonly DecisionAction[] = ['buy', 'sell', 'close', 'cancel', 'hold'];
@@ -42,7 +67,8 @@ export class DecisionLog {
   /** The decision's orders, when they are consecutive client ids of one agent (almost always). */
   private firstSeq: Float64Array;
   private seqCount: Uint16Array;
-  private readonly symbols: string[] = [];
+  private symbol: Uint32Array;
+  private readonly symbols = new StringCodes();
   private readonly factors: Readonly<Record<string, FactorValue>>[] = [];
   private readonly weights: Readonly<Record<string, number>>[] = [];
   private readonly reasoning: string[] = [];
@@ -65,6 +91,7 @@ export class DecisionLog {
     this.outTs = new Float64Array(capacity);
     this.firstSeq = new Float64Array(capacity);
     this.seqCount = new Uint16Array(capacity);
+    this.symbol = new Uint32Array(capacity);
   }
 
   /** Appends a decision; returns its index. */
@@ -74,7 +101,7 @@ export class DecisionLog {
     this.ts[i] = ts;
     this.confidence[i] = confidence;
     this.action[i] = ACTION_CODE[action];
-    this.symbols.push(symbol);
+    this.symbol[i] = this.symbols.code(symbol);
     this.factors.push(factors);
     this.weights.push(weights);
     this.reasoning.push(reasoning);
@@ -156,7 +183,7 @@ export class DecisionLog {
       id: this.id(i),
       ts: this.ts[i]!,
       agentId: this.agentId,
-      symbol: this.symbols[i]!,
+      symbol: this.symbols.at(this.symbol[i]!),
       action: ACTIONS[this.action[i]!]!,
       factors: this.factors[i]!,
       weights: this.weights[i]!,
@@ -196,6 +223,7 @@ export class DecisionLog {
     this.action = grow(this.action, n);
     this.status = grow(this.status, n);
     this.seqCount = grow(this.seqCount, n);
+    this.symbol = grow(this.symbol, n);
   }
 }
 
@@ -211,9 +239,11 @@ export class FillLog {
   private fee: Float64Array;
   /** Bit 0: sell; bit 1: taker. */
   private flags: Uint8Array;
+  private agent: Uint32Array;
+  private symbol: Uint32Array;
   private readonly orderIds: string[] = [];
-  private readonly agentIds: string[] = [];
-  private readonly symbols: string[] = [];
+  private readonly agents = new StringCodes();
+  private readonly symbols = new StringCodes();
   private materialized: Fill[] = [];
 
   constructor(capacity = 256) {
@@ -222,6 +252,8 @@ export class FillLog {
     this.price = new Float64Array(capacity);
     this.fee = new Float64Array(capacity);
     this.flags = new Uint8Array(capacity);
+    this.agent = new Uint32Array(capacity);
+    this.symbol = new Uint32Array(capacity);
   }
 
   add(f: Fill): void {
@@ -233,6 +265,8 @@ export class FillLog {
       this.price = grow(this.price, n);
       this.fee = grow(this.fee, n);
       this.flags = grow(this.flags, n);
+      this.agent = grow(this.agent, n);
+      this.symbol = grow(this.symbol, n);
     }
     this.ts[i] = f.ts;
     this.amount[i] = f.amount;
@@ -240,8 +274,8 @@ export class FillLog {
     this.fee[i] = f.fee;
     this.flags[i] = (f.side === 'sell' ? 1 : 0) | (f.liquidity === 'taker' ? 2 : 0);
     this.orderIds.push(f.orderId);
-    this.agentIds.push(f.agentId);
-    this.symbols.push(f.symbol);
+    this.agent[i] = this.agents.code(f.agentId);
+    this.symbol[i] = this.symbols.code(f.symbol);
     this.length = i + 1;
   }
 
@@ -250,7 +284,7 @@ export class FillLog {
     const m = this.materialized;
     for (let i = m.length; i < this.length; i++) {
       const g = this.flags[i]!;
-      m.push({ orderId: this.orderIds[i]!, agentId: this.agentIds[i]!, symbol: this.symbols[i]!, side: SIDES[g & 1]!, amount: this.amount[i]!, price: this.price[i]!, fee: this.fee[i]!, liquidity: LIQUIDITY[g >> 1]!, ts: this.ts[i]! });
+      m.push({ orderId: this.orderIds[i]!, agentId: this.agents.at(this.agent[i]!), symbol: this.symbols.at(this.symbol[i]!), side: SIDES[g & 1]!, amount: this.amount[i]!, price: this.price[i]!, fee: this.fee[i]!, liquidity: LIQUIDITY[g >> 1]!, ts: this.ts[i]! });
     }
     return m;
   }
@@ -264,8 +298,7 @@ const code = <T>(list: readonly T[], v: T): number => {
   if (i < 0) throw new Error(`run log: unknown code ${String(v)}`);
   return i;
 };
-/** Order fields that may be undefined, each with a presence bit. */
-const OPTIONAL = ['price', 'stopPrice', 'trailingAmount', 'trailingPercent', 'trailTrigger', 'trailAnchor'] as const;
+/** Order fields that may be undefined each have a presence bit, in this order: price, stopPrice, trailingAmount, trailingPercent, trailTrigger, trailAnchor. */
 const NUMERIC = ['amount', 'price', 'stopPrice', 'trailingAmount', 'trailingPercent', 'createdTs', 'activeTs', 'filled', 'avgPrice', 'fees', 'trailTrigger', 'trailAnchor'] as const;
 type NumericField = (typeof NUMERIC)[number];
 const FLAG_SELL = 1, FLAG_REDUCE = 2, FLAG_POST = 4, FLAG_TRIGGERED = 8, FLAG_ARMED = 16, FLAG_PARENT = 32;
@@ -282,10 +315,14 @@ export class OrderLog {
   private flags: Uint8Array;
   private codes: Uint8Array;
   private archived: Uint8Array;
+  private symbol: Uint32Array;
+  private agent: Uint32Array;
+  private readonly symbols = new StringCodes();
+  private readonly agents = new StringCodes();
   /** Live orders by position; emptied as they are archived. */
   private readonly live: (BrokerOrder | undefined)[] = [];
   private readonly liveIdx: number[] = [];
-  private readonly strings: { symbol: string[]; id: string[]; agentId: string[]; decisionId: string[] } = { symbol: [], id: [], agentId: [], decisionId: [] };
+  private readonly strings: { id: string[]; decisionId: string[] } = { id: [], decisionId: [] };
   private readonly ocoGroup = new Map<number, string>();
   private readonly parentId = new Map<number, string>();
   /** Set when an order may have finished since the last sweep. */
@@ -298,6 +335,8 @@ export class OrderLog {
     this.flags = new Uint8Array(capacity);
     this.codes = new Uint8Array(capacity * 3);
     this.archived = new Uint8Array(capacity);
+    this.symbol = new Uint32Array(capacity);
+    this.agent = new Uint32Array(capacity);
   }
 
   add(o: BrokerOrder): void {
@@ -348,10 +387,10 @@ export class OrderLog {
     this.codes[i * 3] = code(TYPES, o.type);
     this.codes[i * 3 + 1] = code(TIFS, o.timeInForce);
     this.codes[i * 3 + 2] = code(STATUSES, o.status);
+    this.symbol[i] = this.symbols.code(o.symbol);
+    this.agent[i] = this.agents.code(o.agentId);
     const st = this.strings;
-    st.symbol[i] = o.symbol;
     st.id[i] = o.id;
-    st.agentId[i] = o.agentId;
     st.decisionId[i] = o.decisionId;
     if (o.ocoGroup !== undefined) this.ocoGroup.set(i, o.ocoGroup);
     if (o.parentId !== undefined) this.parentId.set(i, o.parentId);
@@ -374,7 +413,7 @@ export class OrderLog {
     const ocoGroup = this.ocoGroup.get(i);
     const parentId = this.parentId.get(i);
     const req: OrderRequest = {
-      symbol: st.symbol[i]!,
+      symbol: this.symbols.at(this.symbol[i]!),
       side: g & FLAG_SELL ? 'sell' : 'buy',
       type: TYPES[this.codes[i * 3]!]!,
       amount: num.amount[i]!,
@@ -387,7 +426,7 @@ export class OrderLog {
       postOnly: (g & FLAG_POST) !== 0,
     };
     const createdTs = num.createdTs[i]!;
-    const o = new BrokerOrder(req, { id: st.id[i]!, agentId: st.agentId[i]!, decisionId: st.decisionId[i]!, now: createdTs, ...(ocoGroup !== undefined ? { ocoGroup } : {}), ...(parentId !== undefined ? { parentId } : {}) }, 0);
+    const o = new BrokerOrder(req, { id: st.id[i]!, agentId: this.agents.at(this.agent[i]!), decisionId: st.decisionId[i]!, now: createdTs, ...(ocoGroup !== undefined ? { ocoGroup } : {}), ...(parentId !== undefined ? { parentId } : {}) }, 0);
     // Every field exists from construction (one hidden class); the state is written over it.
     const w = o as { -readonly [K in keyof BrokerOrder]: BrokerOrder[K] };
     w.activeTs = num.activeTs[i]!;
@@ -409,5 +448,7 @@ export class OrderLog {
     this.flags = grow(this.flags, n);
     this.codes = grow(this.codes, n * 3);
     this.archived = grow(this.archived, n);
+    this.symbol = grow(this.symbol, n);
+    this.agent = grow(this.agent, n);
   }
 }
