@@ -12,6 +12,7 @@ import type { LoadedStrategy } from './strategy-loader.ts';
 import { checkParams, pointKey, withFixed, type Params, type SearchSpace } from './search-space.ts';
 import { optimise, type Method } from './optimise.ts';
 import { runSweep } from './sweep.ts';
+import { BacktestPool } from './pool.ts';
 import { equityReturns } from './montecarlo.ts';
 import { withAgentRows } from './agents/environment.ts';
 import type { Market } from './market-data.ts';
@@ -76,7 +77,14 @@ export interface WindowChoice {
   readonly points: readonly Params[];
 }
 
-export type WindowOptimiser = (isMarket: Market, space: SearchSpace) => Promise<WindowChoice>;
+/**
+ * `market` is the whole walk-forward's data, of which `isMarket` is a slice: an optimiser may hold
+ * something built on it across windows (a worker pool), released by `close`, which `walkForward`
+ * calls once it has run every window, also when one fails. A closed optimiser may be called again.
+ */
+export type WindowOptimiser = ((isMarket: Market, space: SearchSpace, market?: Market) => Promise<WindowChoice>) & {
+  close?(): Promise<void>;
+};
 
 export interface WalkForwardInput {
   readonly loaded: LoadedStrategy;
@@ -230,11 +238,27 @@ export function inlineOptimiser(loaded: LoadedStrategy, config: RunConfig, o: z.
 
 /**
  * The same contract on the sweep runner (lab/sweep.ts): trials of each window on a worker pool
- * (`workers` threads; 0 = this thread). Each window starts its own pool over that window's bars.
+ * (`workers` threads; 0 = this thread). The pool is started at the first window, over the whole
+ * market, and every window's trials run on it as row ranges of the shared columns: a pool per
+ * window would pay the threads' start-up (tsx, zod, the engine, the strategy) once per window.
  */
 export function sweepOptimiser(strategyRef: string, config: RunConfig, o: z.output<typeof walkForwardOptionsSchema>, workers: number): WindowOptimiser {
   const ppy = periodsPerYear(timeframeToMs(config.timeframe));
-  return async (isMarket, space) => {
+  let pool: { readonly market: Market; readonly ready: Promise<BacktestPool> } | undefined;
+  const close = async (): Promise<void> => {
+    const p = pool;
+    pool = undefined;
+    // A pool that failed to start has nothing to release; its error was thrown to the window.
+    const started = await p?.ready.catch(() => undefined);
+    await started?.close();
+  };
+  const poolFor = async (market: Market): Promise<BacktestPool> => {
+    if (pool && pool.market !== market) await close();
+    pool ??= { market, ready: BacktestPool.create({ strategy: strategyRef, config, market, workers }) };
+    return pool.ready;
+  };
+  const optimiser = async (isMarket: Market, space: SearchSpace, market: Market = isMarket): Promise<WindowChoice> => {
+    const executor = workers > 0 ? (await poolFor(market)).on(isMarket) : undefined;
     const r = await runSweep({
       strategy: strategyRef,
       config,
@@ -245,6 +269,7 @@ export function sweepOptimiser(strategyRef: string, config: RunConfig, o: z.outp
       seed: config.seed,
       metric: o.objective,
       workers,
+      ...(executor ? { executor } : {}),
       top: 1,
     });
     const best = r.best[0];
@@ -258,6 +283,7 @@ export function sweepOptimiser(strategyRef: string, config: RunConfig, o: z.outp
       points: r.runs.map((row) => row.params as Params),
     };
   };
+  return Object.assign(optimiser, { close });
 }
 
 export async function walkForward(input: WalkForwardInput): Promise<WalkForwardReport> {
@@ -290,47 +316,52 @@ async function walkForwardIn(input: WalkForwardInput): Promise<WalkForwardReport
   let firstPoints: readonly Params[] = [];
   let account = config.cash;
   const allTrades: ClosedTrade[] = [];
-  for (let k = 0; k < plan.length; k++) {
-    const w = plan[k]!;
-    const isMarket = sliceMarket(market, w.isFrom, w.isTo);
-    if (barCount(isMarket) < 2) throw new InputError(`walk-forward window ${k}: fewer than 2 IS bars in [${new Date(w.isFrom).toISOString()}, ${new Date(w.isTo).toISOString()})`);
-    const choice = await optimiser(isMarket, space);
-    if (k === 0) firstPoints = choice.points;
-    trialsPerWindow = Math.max(trialsPerWindow, choice.trialSharpes.length);
-    isSharpeVars.push(varianceOf(choice.trialSharpes));
+  // The optimiser may hold worker threads across windows: released here, also when a window fails.
+  try {
+    for (let k = 0; k < plan.length; k++) {
+      const w = plan[k]!;
+      const isMarket = sliceMarket(market, w.isFrom, w.isTo);
+      if (barCount(isMarket) < 2) throw new InputError(`walk-forward window ${k}: fewer than 2 IS bars in [${new Date(w.isFrom).toISOString()}, ${new Date(w.isTo).toISOString()})`);
+      const choice = await optimiser(isMarket, space, market);
+      if (k === 0) firstPoints = choice.points;
+      trialsPerWindow = Math.max(trialsPerWindow, choice.trialSharpes.length);
+      isSharpeVars.push(varianceOf(choice.trialSharpes));
 
-    const warmup = o.warmupBars ?? Math.max(...isMarket.series.map((s) => s.length));
-    const oosMarket = sliceByBars(market, w.oosFrom, w.oosTo, warmup);
-    const run = runLoaded(loaded, { ...config, params: { ...choice.params } }, oosMarket.series, oosMarket.datasets, { gate: warmupGate(w.oosFrom) }).run;
-    const i0 = lowerBound(run.curve.ts, w.oosFrom);
-    const ts = run.curve.ts.subarray(i0);
-    const eq = run.curve.equity.subarray(i0);
-    const trades = run.trades.filter((t) => t.entryTs >= w.oosFrom);
-    const oosMetrics = computeMetrics({ equity: eq, ts, periodsPerYear: ppy, trades });
-    allTrades.push(...trades);
-    const efficiency = choice.isMetrics.cagr > 0 ? oosMetrics.cagr / choice.isMetrics.cagr : NaN;
-    windows.push({
-      index: k,
-      ...w,
-      params: choice.params,
-      trials: choice.trialSharpes.length,
-      isScore: choice.score,
-      isMetrics: choice.isMetrics,
-      oosMetrics,
-      efficiency,
-      oosHash: hashValue({ ts: Array.from(ts), eq: Array.from(eq), trades }),
-    });
-    // Chain: this window's curve scaled so it starts where the account stands.
-    if (stTs.length === 0) {
-      stTs.push(ts[0]!);
-      stEq.push(account);
+      const warmup = o.warmupBars ?? Math.max(...isMarket.series.map((s) => s.length));
+      const oosMarket = sliceByBars(market, w.oosFrom, w.oosTo, warmup);
+      const run = runLoaded(loaded, { ...config, params: { ...choice.params } }, oosMarket.series, oosMarket.datasets, { gate: warmupGate(w.oosFrom) }).run;
+      const i0 = lowerBound(run.curve.ts, w.oosFrom);
+      const ts = run.curve.ts.subarray(i0);
+      const eq = run.curve.equity.subarray(i0);
+      const trades = run.trades.filter((t) => t.entryTs >= w.oosFrom);
+      const oosMetrics = computeMetrics({ equity: eq, ts, periodsPerYear: ppy, trades });
+      allTrades.push(...trades);
+      const efficiency = choice.isMetrics.cagr > 0 ? oosMetrics.cagr / choice.isMetrics.cagr : NaN;
+      windows.push({
+        index: k,
+        ...w,
+        params: choice.params,
+        trials: choice.trialSharpes.length,
+        isScore: choice.score,
+        isMetrics: choice.isMetrics,
+        oosMetrics,
+        efficiency,
+        oosHash: hashValue({ ts: Array.from(ts), eq: Array.from(eq), trades }),
+      });
+      // Chain: this window's curve scaled so it starts where the account stands.
+      if (stTs.length === 0) {
+        stTs.push(ts[0]!);
+        stEq.push(account);
+      }
+      const start = account;
+      for (let i = 1; i < eq.length; i++) {
+        stTs.push(ts[i]!);
+        stEq.push(start * (eq[i]! / eq[0]!));
+      }
+      account = stEq[stEq.length - 1]!;
     }
-    const start = account;
-    for (let i = 1; i < eq.length; i++) {
-      stTs.push(ts[i]!);
-      stEq.push(start * (eq[i]! / eq[0]!));
-    }
-    account = stEq[stEq.length - 1]!;
+  } finally {
+    await optimiser.close?.();
   }
 
   const stitched = { ts: Float64Array.from(stTs), equity: Float64Array.from(stEq) };

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BarColumns } from '../../engine/types.ts';
 import { InputError } from '../../engine/errors.ts';
 import { createRng } from '../../engine/rng.ts';
@@ -14,6 +14,7 @@ import { buildSearchSpace, gridPoints, withFixed, type SearchSpace } from '../..
 import { planWindows, stabilityOf, sweepOptimiser, walkForward, walkForwardJson, walkForwardOptionsSchema, type Market, type WalkForwardReport } from '../../lab/walkforward.ts';
 import { sliceBars, lowerBound } from '../../datasets/columns.ts';
 import { csInProcess } from '../support/cli.ts';
+import { BacktestPool } from '../../lab/pool.ts';
 
 const DAY = 86_400_000;
 const FROM = Date.UTC(2024, 0, 1);
@@ -202,6 +203,59 @@ describe('the sweep runner as the window optimiser', () => {
     expect(viaSweep.windows.map((w) => w.oosHash)).toEqual(base.windows.map((w) => w.oosHash));
     expect(viaSweep.overfitting.dsr).toBe(base.overfitting.dsr);
   });
+
+  it('on 1 and 2 worker threads: one pool for the whole walk-forward, closed at the end; the same report as inline', async () => {
+    const o = walkForwardOptionsSchema.parse({ ...options, pboBlocks: 0 });
+    const create = vi.spyOn(BacktestPool, 'create');
+    const close = vi.spyOn(BacktestPool.prototype, 'close');
+    try {
+      for (const workers of [1, 2]) {
+        create.mockClear();
+        close.mockClear();
+        const pooled = await walkForward({ loaded, config, market: market(bars), space, options: o, optimiser: sweepOptimiser('sma-cross', config, o, workers) });
+        expect(pooled.windows).toHaveLength(9);
+        expect(create).toHaveBeenCalledTimes(1);
+        expect(close).toHaveBeenCalledTimes(1);
+        expect(pooled.windows.map((w) => w.params)).toEqual(base.windows.map((w) => w.params));
+        expect(pooled.windows.map((w) => w.isScore)).toEqual(base.windows.map((w) => w.isScore));
+        expect(pooled.windows.map((w) => w.oosHash)).toEqual(base.windows.map((w) => w.oosHash));
+        expect(Array.from(pooled.stitched.equity)).toEqual(Array.from(base.stitched.equity));
+        expect(pooled.overfitting.dsr).toBe(base.overfitting.dsr);
+      }
+      // The windows chose different parameters, so equal choices above are not one fixed answer.
+      expect(new Set(base.windows.map((w) => JSON.stringify(w.params))).size).toBeGreaterThan(1);
+    } finally {
+      create.mockRestore();
+      close.mockRestore();
+    }
+  }, 60_000);
+
+  it('a window that fails still closes the pool, and the optimiser can run again afterwards', async () => {
+    const o = walkForwardOptionsSchema.parse({ ...options, pboBlocks: 0 });
+    const inner = sweepOptimiser('sma-cross', config, o, 2);
+    let calls = 0;
+    const failing = Object.assign(
+      async (...a: Parameters<typeof inner>) => {
+        if (calls++ === 2) throw new Error('window 2 broke');
+        return inner(...a);
+      },
+      { close: () => inner.close!() },
+    );
+    const create = vi.spyOn(BacktestPool, 'create');
+    const close = vi.spyOn(BacktestPool.prototype, 'close');
+    try {
+      await expect(walkForward({ loaded, config, market: market(bars), space, options: o, optimiser: failing })).rejects.toThrow(/window 2 broke/);
+      expect(create).toHaveBeenCalledTimes(1);
+      expect(close).toHaveBeenCalledTimes(1);
+      const again = await walkForward({ loaded, config, market: market(bars), space, options: o, optimiser: inner });
+      expect(again.windows.map((w) => w.oosHash)).toEqual(base.windows.map((w) => w.oosHash));
+      expect(create).toHaveBeenCalledTimes(2);
+      expect(close).toHaveBeenCalledTimes(2);
+    } finally {
+      create.mockRestore();
+      close.mockRestore();
+    }
+  }, 60_000);
 });
 
 describe('cs walkforward input errors', () => {
