@@ -5,8 +5,8 @@ import { DAY_MS } from '../engine/timeframe.ts';
 import { moments, probabilisticSharpe } from '../engine/overfitting.ts';
 import type { Store } from '../datasets/store.ts';
 import { loadRun, type RunRecord } from '../datasets/runs.ts';
-import { loadWalkForward } from '../datasets/walkforward.ts';
-import { bestSweepRuns, listSweeps, loadSweepRunsWithReturns } from '../datasets/sweeps.ts';
+import { loadWalkForward, type StoredWalkForward } from '../datasets/walkforward.ts';
+import { bestSweepRuns, listSweeps, loadSweepRunsWithReturns, type SweepRow } from '../datasets/sweeps.ts';
 import { equityReturns } from './montecarlo.ts';
 import { sweepOverfitting } from './sweep-overfitting.ts';
 
@@ -196,32 +196,45 @@ export async function loadSubject(store: Store, kind: SubjectKind, id: string, o
   if (kind === 'walkforward') {
     const wf = await loadWalkForward(store, id);
     if (!wf) throw new InputError(`no walk-forward "${id}" in ${store.path} (cs walkforward prints its id)`);
-    const om = (wf.report.oosMetrics ?? {}) as Record<string, unknown>;
-    const of = (wf.report.overfitting ?? {}) as Record<string, unknown>;
-    const ts = wf.curve.ts;
-    return {
-      kind,
-      id,
-      sharpe: n(om.sharpe),
-      maxDrawdown: Math.abs(n(om.maxDrawdown)),
-      historyMs: ts.length > 1 ? ts[ts.length - 1]! - ts[0]! : 0,
-      numTrades: n(om.numTrades),
-      pbo: typeof of.pbo === 'number' ? of.pbo : null,
-      dsr: typeof of.dsr === 'number' ? of.dsr : null,
-      notes: ['metrics of the stitched out-of-sample curve', `DSR with N = ${String(of.trials)} trials per window`],
-    };
+    return subjectFromWalkForward(wf);
   }
   const info = (await listSweeps(store)).find((s) => s.sweepId === id);
   if (!info) throw new InputError(`no sweep "${id}" in ${store.path} (cs sweep prints its id)`);
+  const rows = await loadSweepRunsWithReturns(store, id);
+  return sweepSubject(store, id, rows, opts);
+}
+
+export function subjectFromWalkForward(wf: StoredWalkForward): GateSubject {
+  const om = (wf.report.oosMetrics ?? {}) as Record<string, unknown>;
+  const of = (wf.report.overfitting ?? {}) as Record<string, unknown>;
+  const ts = wf.curve.ts;
+  return {
+    kind: 'walkforward',
+    id: wf.id,
+    sharpe: n(om.sharpe),
+    maxDrawdown: Math.abs(n(om.maxDrawdown)),
+    historyMs: ts.length > 1 ? ts[ts.length - 1]! - ts[0]! : 0,
+    numTrades: n(om.numTrades),
+    pbo: typeof of.pbo === 'number' ? of.pbo : null,
+    dsr: typeof of.dsr === 'number' ? of.dsr : null,
+    notes: ['metrics of the stitched out-of-sample curve', `DSR with N = ${String(of.trials)} trials per window`],
+  };
+}
+
+/**
+ * A sweep judged on its best run by Sharpe, with DSR and PBO over `rows` (every stored run, with
+ * returns): a caller that already read the rows for a report passes them rather than have the
+ * returns read a second time.
+ */
+export async function sweepSubject(store: Store, id: string, rows: readonly SweepRow[], opts: { pboBlocks?: number } = {}): Promise<GateSubject> {
   const [best] = await bestSweepRuns(store, id, 'sharpe', { limit: 1 });
   if (!best) throw new InputError(`sweep "${id}" has no stored runs`);
-  const rows = await loadSweepRunsWithReturns(store, id);
   const bm = best.metrics as Record<string, unknown>;
   const ppy = n(bm.periodsPerYear);
   const periods = n(bm.periods);
   const of = sweepOverfitting(rows, opts.pboBlocks !== undefined ? { blocks: opts.pboBlocks } : {});
   return {
-    kind,
+    kind: 'sweep',
     id,
     sharpe: n(bm.sharpe),
     maxDrawdown: Math.abs(n(bm.maxDrawdown)),

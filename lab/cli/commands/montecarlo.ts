@@ -33,7 +33,7 @@ export interface MonteCarloOutput extends McResult {
 export const strategyRef = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
 
 /** Re-runs need the strategy and the data the run saw; the broker settings are the defaults (runs do not store them). */
-async function rerunFor(store: Store, run: RunRecord, o: MonteCarloCliOptions, warnings: string[]): Promise<McResult> {
+async function rerunFor(store: Store, run: RunRecord, o: Omit<MonteCarloCliOptions, 'run' | 'db'>, warnings: string[]): Promise<McResult> {
   const loaded = await loadStrategy(strategyRef(run.strategySource));
   if (loaded.codeHash !== run.codeHash) warnings.push(`the strategy source changed since the run (code hash ${loaded.codeHash.slice(0, 12)} ≠ ${run.codeHash.slice(0, 12)})`);
   const config = backtestRequestSchema.parse({ strategy: strategyRef(run.strategySource), symbols: [...run.symbols], timeframe: run.timeframe, from: run.fromTs, to: run.toTs, params: run.params, seed: run.seed });
@@ -57,22 +57,27 @@ export async function runMonteCarlo(o: MonteCarloCliOptions): Promise<MonteCarlo
   try {
     const run = await loadRun(store, o.run);
     if (!run) throw new InputError(`no run "${o.run}" in ${store.path} (cs backtest prints the run id)`);
-    const warnings: string[] = [];
-    const common = { paths: o.paths, seed: o.seed, ruinDrawdown: o.ruinDrawdown };
-    let result: McResult;
-    if (o.method === 'shuffle') {
-      const r = tradeEquityReturns(run.trades, run.curve.ts, run.curve.equity);
-      const years = (run.curve.ts[run.curve.ts.length - 1]! - run.curve.ts[0]!) / (YEAR_DAYS * DAY_MS);
-      result = shuffleTrades(r, r.length / years, common, o.onPath);
-    } else if (o.method === 'bootstrap' || o.method === 'block') {
-      result = bootstrapReturns(equityReturns(run.curve.equity), periodsPerYear(timeframeToMs(run.timeframe)), { ...common, method: o.method, ...(o.blockLength !== undefined ? { blockLength: o.blockLength } : {}) }, o.onPath);
-    } else {
-      result = await rerunFor(store, run, o, warnings);
-    }
-    return { runId: run.runId, ...result, warnings };
+    return await monteCarloOfRun(store, run, o);
   } finally {
     await store.close();
   }
+}
+
+/** The study of a run already read (cs report has it); `store` is where a re-run reads its bars. */
+export async function monteCarloOfRun(store: Store, run: RunRecord, o: Omit<MonteCarloCliOptions, 'run' | 'db'>): Promise<MonteCarloOutput> {
+  const warnings: string[] = [];
+  const common = { paths: o.paths, seed: o.seed, ruinDrawdown: o.ruinDrawdown };
+  let result: McResult;
+  if (o.method === 'shuffle') {
+    const r = tradeEquityReturns(run.trades, run.curve.ts, run.curve.equity);
+    const years = (run.curve.ts[run.curve.ts.length - 1]! - run.curve.ts[0]!) / (YEAR_DAYS * DAY_MS);
+    result = shuffleTrades(r, r.length / years, common, o.onPath);
+  } else if (o.method === 'bootstrap' || o.method === 'block') {
+    result = bootstrapReturns(equityReturns(run.curve.equity), periodsPerYear(timeframeToMs(run.timeframe)), { ...common, method: o.method, ...(o.blockLength !== undefined ? { blockLength: o.blockLength } : {}) }, o.onPath);
+  } else {
+    result = await rerunFor(store, run, o, warnings);
+  }
+  return { runId: run.runId, ...result, warnings };
 }
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : 'n/a');

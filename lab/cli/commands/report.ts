@@ -5,20 +5,20 @@ import { z } from 'zod';
 import { InputError } from '../../../engine/errors.ts';
 import { periodsPerYear, timeframeToMs } from '../../../engine/timeframe.ts';
 import { loadRun, type RunRecord } from '../../../datasets/runs.ts';
-import { listSweeps, loadSweepRunsWithReturns, METRIC_COLUMNS } from '../../../datasets/sweeps.ts';
-import { loadWalkForward } from '../../../datasets/walkforward.ts';
+import { listSweeps, loadSweepRunsWithReturns, METRIC_COLUMNS, type SweepInfo } from '../../../datasets/sweeps.ts';
+import { loadWalkForward, type StoredWalkForward } from '../../../datasets/walkforward.ts';
 import type { Store } from '../../../datasets/store.ts';
 import type { PriceSeries } from '../../../reports/tearsheet/index.ts';
 import type { NamedValidation } from '../../../reports/tearsheet/blocks.ts';
 import { backtestRequestSchema } from '../../backtest.ts';
-import { evaluateGate, loadSubject, subjectFromRun, type GateConfig } from '../../gate.ts';
+import { evaluateGate, subjectFromRun, subjectFromWalkForward, sweepSubject, type GateConfig } from '../../gate.ts';
 import { loadMarket } from '../../market-data.ts';
 import { equityReturns, MC_METHODS, tradeEquityReturns } from '../../montecarlo.ts';
 import { LOWER_IS_BETTER, parseMetric } from '../../sweep.ts';
 import { DEFAULT_PBO_BLOCKS, parsePboBlocks, sweepOverfitting } from '../../sweep-overfitting.ts';
 import { addDbOption, addJsonOption, parseNumberOption, parseOptions, printJson, writeOutFile } from '../options.ts';
 import { gateConfigFrom, openExisting } from './gate.ts';
-import { runMonteCarlo, strategyRef } from './montecarlo.ts';
+import { monteCarloOfRun, strategyRef } from './montecarlo.ts';
 
 /** The tearsheet code (and ECharts with it) loads only when a report is written, not at every `cs` start. */
 const tearsheets = () => import('../../../reports/tearsheet/index.ts');
@@ -52,9 +52,31 @@ const optionsSchema = z.object({
 });
 export type ReportOptions = z.input<typeof optionsSchema>;
 
-/** Which kind of stored result `id` is; runs first, then sweeps, then walk-forwards. */
-async function findKind(store: Store, id: string): Promise<StoredKind | undefined> {
-  for (const kind of ['run', 'sweep', 'walkforward'] as const) if (await hasKind(store, kind, id)) return kind;
+/** A stored result, read once: its tearsheet and its gate verdict are built from the same read. */
+type Stored =
+  | { readonly kind: 'run'; readonly run: RunRecord }
+  | { readonly kind: 'sweep'; readonly sweep: SweepInfo }
+  | { readonly kind: 'walkforward'; readonly wf: StoredWalkForward };
+
+async function loadStored(store: Store, kind: StoredKind, id: string): Promise<Stored | undefined> {
+  if (kind === 'run') {
+    const run = await loadRun(store, id);
+    return run ? { kind, run } : undefined;
+  }
+  if (kind === 'sweep') {
+    const sweep = (await listSweeps(store)).find((s) => s.sweepId === id);
+    return sweep ? { kind, sweep } : undefined;
+  }
+  const wf = await loadWalkForward(store, id);
+  return wf ? { kind, wf } : undefined;
+}
+
+/** What `id` names in the store; runs first, then sweeps, then walk-forwards. */
+async function findStored(store: Store, id: string): Promise<Stored | undefined> {
+  for (const kind of ['run', 'sweep', 'walkforward'] as const) {
+    const found = await loadStored(store, kind, id);
+    if (found) return found;
+  }
   return undefined;
 }
 
@@ -93,8 +115,8 @@ export async function runReportHtml(store: Store, run: RunRecord, gate: GateConf
 
 type Parsed = z.output<typeof optionsSchema>;
 
-async function sweepHtml(store: Store, id: string, o: Parsed, gate: GateConfig): Promise<string> {
-  const sweep = (await listSweeps(store)).find((s) => s.sweepId === id)!;
+async function sweepHtml(store: Store, sweep: SweepInfo, o: Parsed, gate: GateConfig): Promise<string> {
+  const id = sweep.sweepId;
   const rows = await loadSweepRunsWithReturns(store, id);
   if (rows.length === 0) throw new InputError(`sweep "${id}" has no stored runs`);
   const metric = parseMetric(o.metric);
@@ -112,26 +134,24 @@ async function sweepHtml(store: Store, id: string, o: Parsed, gate: GateConfig):
     ...(o.x !== undefined ? { x: o.x } : {}),
     ...(o.y !== undefined ? { y: o.y } : {}),
     top: o.top,
-    gate: evaluateGate(await loadSubject(store, 'sweep', id, { pboBlocks: blocks }), gate),
+    gate: evaluateGate(await sweepSubject(store, id, rows, { pboBlocks: blocks }), gate),
   });
 }
 
-async function monteCarloHtml(o: Parsed, id: string, run: RunRecord): Promise<string> {
+async function monteCarloHtml(store: Store, o: Parsed, run: RunRecord): Promise<string> {
   const [{ monteCarloTearsheet }, { fanCollector }, { fmtTime }] = await Promise.all([tearsheets(), import('../../../reports/charts/index.ts'), import('../../../reports/tearsheet/format.ts')]);
   const bars = o.method !== 'shuffle';
   const steps = bars ? run.curve.equity.length - 1 : run.trades.length;
   // The fan keeps up to 200 checkpoints per path; past FAN_MAX_PATHS paths it is drawn from the
   // first ones (the percentile table still uses them all), which bounds memory at 32 MB.
   const fan = fanCollector(Math.max(1, steps), Math.min(o.paths, FAN_MAX_PATHS));
-  const result = await runMonteCarlo({
-    run: id,
+  const result = await monteCarloOfRun(store, run, {
     method: o.method,
     paths: o.paths,
     seed: o.seed,
     ruinDrawdown: o.ruinDrawdown,
     ...(o.blockLength !== undefined ? { blockLength: o.blockLength } : {}),
     ...(o.noise !== undefined ? { noise: o.noise } : {}),
-    ...(o.db !== undefined ? { db: o.db } : {}),
     onPath: fan.observe,
   });
   const f = fan.fan();
@@ -157,30 +177,20 @@ export async function writeReport(id: string, raw: ReportOptions): Promise<Repor
   const gate = gateConfigFrom({ ...(o.gateConfig !== undefined ? { config: o.gateConfig } : {}) });
   let kind: ReportKind;
   let html: string;
-  let mcRun: RunRecord | undefined;
   const store = await openExisting(o.db);
   try {
-    const found = o.kind ? ((await hasKind(store, o.kind, id)) ? o.kind : undefined) : await findKind(store, id);
+    const found = o.kind ? await loadStored(store, o.kind, id) : await findStored(store, id);
     if (!found) throw new InputError(`no ${o.kind ?? 'run, sweep or walk-forward'} "${id}" in ${store.path} (cs backtest, cs sweep and cs walkforward print their ids)`);
-    kind = found;
-    if (o.montecarlo && kind !== 'run') throw new InputError(`--montecarlo needs a run id; "${id}" is a ${kind}`);
-    if (kind === 'run') {
-      const run = (await loadRun(store, id))!;
-      if (o.montecarlo) mcRun = run;
-      html = o.montecarlo ? '' : await runReportHtml(store, run, gate);
-    } else if (kind === 'sweep') html = await sweepHtml(store, id, o, gate);
+    if (o.montecarlo && found.kind !== 'run') throw new InputError(`--montecarlo needs a run id; "${id}" is a ${found.kind}`);
+    kind = o.montecarlo ? 'montecarlo' : found.kind;
+    if (found.kind === 'run') html = o.montecarlo ? await monteCarloHtml(store, o, found.run) : await runReportHtml(store, found.run, gate);
+    else if (found.kind === 'sweep') html = await sweepHtml(store, found.sweep, o, gate);
     else {
-      const wf = (await loadWalkForward(store, id))!;
       const { walkForwardTearsheet } = await tearsheets();
-      html = walkForwardTearsheet({ wf, gate: evaluateGate(await loadSubject(store, 'walkforward', id), gate) });
+      html = walkForwardTearsheet({ wf: found.wf, gate: evaluateGate(subjectFromWalkForward(found.wf), gate) });
     }
   } finally {
     await store.close();
-  }
-  // Monte Carlo opens the store itself (and may re-run the strategy), so it runs after this one closed.
-  if (mcRun) {
-    kind = 'montecarlo';
-    html = await monteCarloHtml(o, id, mcRun);
   }
   // Ids usually start with their kind (run-…, sw-…, wf-…); a Monte Carlo report is named after its run.
   const stem = kind === 'montecarlo' || !/^(run|sw|wf)-/.test(id) ? `${kind}-${fileSafe(id)}` : fileSafe(id);
@@ -192,12 +202,6 @@ export async function writeReport(id: string, raw: ReportOptions): Promise<Repor
   }
   await writeOutFile(path, html);
   return { path, kind, id, bytes: statSync(path).size };
-}
-
-async function hasKind(store: Store, kind: StoredKind, id: string): Promise<boolean> {
-  if (kind === 'run') return (await loadRun(store, id)) !== undefined;
-  if (kind === 'sweep') return (await listSweeps(store)).some((s) => s.sweepId === id);
-  return (await loadWalkForward(store, id)) !== undefined;
 }
 
 export function register(program: Command): void {
