@@ -8,7 +8,7 @@ import { loadRun, type RunRecord } from '../datasets/runs.ts';
 import { loadWalkForward, type StoredWalkForward } from '../datasets/walkforward.ts';
 import { bestSweepRuns, listSweeps, loadSweepRunsWithReturns, type SweepRow } from '../datasets/sweeps.ts';
 import { equityReturns } from './montecarlo.ts';
-import { sweepOverfitting } from './sweep-overfitting.ts';
+import { sweepOverfitting, type SweepOverfitting } from './sweep-overfitting.ts';
 
 /**
  * The CI gate: does a backtest, sweep or walk-forward clear the bar for going live?
@@ -201,7 +201,7 @@ export async function loadSubject(store: Store, kind: SubjectKind, id: string, o
   const info = (await listSweeps(store)).find((s) => s.sweepId === id);
   if (!info) throw new InputError(`no sweep "${id}" in ${store.path} (cs sweep prints its id)`);
   const rows = await loadSweepRunsWithReturns(store, id);
-  return sweepSubject(store, id, rows, opts);
+  return sweepSubject(store, id, rows, sweepOverfitting(rows, opts.pboBlocks !== undefined ? { blocks: opts.pboBlocks } : {}));
 }
 
 export function subjectFromWalkForward(wf: StoredWalkForward): GateSubject {
@@ -223,16 +223,15 @@ export function subjectFromWalkForward(wf: StoredWalkForward): GateSubject {
 
 /**
  * A sweep judged on its best run by Sharpe, with DSR and PBO over `rows` (every stored run, with
- * returns): a caller that already read the rows for a report passes them rather than have the
- * returns read a second time.
+ * returns): a caller that already read the rows and computed `of` for a report passes them
+ * rather than have the returns read and CSCV run a second time.
  */
-export async function sweepSubject(store: Store, id: string, rows: readonly SweepRow[], opts: { pboBlocks?: number } = {}): Promise<GateSubject> {
+export async function sweepSubject(store: Store, id: string, rows: readonly SweepRow[], of: SweepOverfitting): Promise<GateSubject> {
   const [best] = await bestSweepRuns(store, id, 'sharpe', { limit: 1 });
   if (!best) throw new InputError(`sweep "${id}" has no stored runs`);
   const bm = best.metrics as Record<string, unknown>;
   const ppy = n(bm.periodsPerYear);
   const periods = n(bm.periods);
-  const of = sweepOverfitting(rows, opts.pboBlocks !== undefined ? { blocks: opts.pboBlocks } : {});
   return {
     kind: 'sweep',
     id,

@@ -123,18 +123,19 @@ async function sweepHtml(store: Store, sweep: SweepInfo, o: Parsed, gate: GateCo
   const names = new Set(rows.flatMap((r) => Object.keys((r.params ?? {}) as object)));
   for (const [flag, p] of [['--x', o.x], ['--y', o.y]] as const)
     if (p !== undefined && !names.has(p)) throw new InputError(`${flag}: sweep "${id}" has no parameter "${p}" (it has: ${[...names].join(', ') || 'none'})`);
-  const blocks = o.pboBlocks ?? DEFAULT_PBO_BLOCKS;
+  // CSCV over every run is the costly part of a sweep report: done once, for the table and the gate.
+  const overfitting = sweepOverfitting(rows, { blocks: o.pboBlocks ?? DEFAULT_PBO_BLOCKS });
   const { sweepTearsheet } = await tearsheets();
   return sweepTearsheet({
     sweep,
     rows,
-    overfitting: sweepOverfitting(rows, { blocks }),
+    overfitting,
     metric,
     lowerIsBetter: LOWER_IS_BETTER.has(metric),
     ...(o.x !== undefined ? { x: o.x } : {}),
     ...(o.y !== undefined ? { y: o.y } : {}),
     top: o.top,
-    gate: evaluateGate(await sweepSubject(store, id, rows, { pboBlocks: blocks }), gate),
+    gate: evaluateGate(await sweepSubject(store, id, rows, overfitting), gate),
   });
 }
 
