@@ -6,7 +6,7 @@ import { KillSwitch, type KillSwitchStatus } from '../../engine/killswitch.ts';
 import { RiskConfigSchema, RiskEngine, riskGate, type RiskConfig } from '../../engine/risk.ts';
 import type { BrokerConfig } from '../../engine/broker.ts';
 import type { DecisionRecord } from '../../engine/decision.ts';
-import type { OrderType } from '../../engine/orders.ts';
+import type { Fill, OrderType } from '../../engine/orders.ts';
 import type { StrategyContext } from '../../engine/strategy.ts';
 import type { BarColumns } from '../../engine/types.ts';
 import type { SentimentReading } from '../../engine/agents/types.ts';
@@ -119,6 +119,13 @@ export class TradingSession {
   private readonly claims: ClaimStore;
   private readonly pending: Promise<unknown>[] = [];
   private rejectSeq = 0;
+  /**
+   * Fees of the fills journaled while a place_order runs, by order id, one map per call in flight:
+   * the order it places is new, so its fills so far are all in its map. What it reports is read
+   * there, not by scanning the journal (O(journal) per order), which may also hold a reopened
+   * journal's earlier sessions, whose order ids the fresh accounts repeat.
+   */
+  private readonly callFees = new Set<Map<string, number>>();
   /** Tool calls run one at a time: an order moves the shared clock. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -164,6 +171,10 @@ export class TradingSession {
   private sink(): JournalSink {
     return {
       append: (type, payload, ts) => {
+        if (type === 'fill') {
+          const f = payload as Fill;
+          for (const fees of this.callFees) fees.set(f.orderId, (fees.get(f.orderId) ?? 0) + f.fee);
+        }
         const r = (this.journal.append as (t: string, p: unknown, ts: number) => unknown)(type, payload, ts);
         if (r instanceof Promise) this.pending.push(r);
         const bus = this.opts.bus;
@@ -273,6 +284,16 @@ export class TradingSession {
     if (last < 0) throw new InputError(`no ${o.symbol} ${this.timeframe} bar has closed by ${new Date(at).toISOString()}: nothing to price the order at`);
     if ((o.amount === undefined) === (o.notional === undefined)) throw new InputError('give exactly one of amount (base units) or notional (quote currency)');
     if (o.type === 'limit' && o.price === undefined) throw new InputError('a limit order needs a price');
+    const fees = new Map<string, number>();
+    this.callFees.add(fees);
+    try {
+      return await this.place(o, c, at, last, fees);
+    } finally {
+      this.callFees.delete(fees);
+    }
+  }
+
+  private async place(o: OrderInput, c: BarColumns, at: number, last: number, fees: ReadonlyMap<string, number>): Promise<OrderResult> {
     const a = this.account(o.agentId);
     await this.renewClaims(a, o.agentId);
     await this.catchUp(a, at, o.symbol);
@@ -311,7 +332,7 @@ export class TradingSession {
     }
     await this.releaseFlat(a);
     await this.flush();
-    return this.describe(o, id, decision);
+    return this.describe(o, id, decision, fees);
   }
 
   private get claimTtl(): number {
@@ -333,7 +354,7 @@ export class TradingSession {
     }
   }
 
-  private describe(o: OrderInput, id: string | null, d: DecisionRecord | null): OrderResult {
+  private describe(o: OrderInput, id: string | null, d: DecisionRecord | null, fees: ReadonlyMap<string, number>): OrderResult {
     const base = { orderId: id, decisionId: d?.id ?? null, agentId: o.agentId, symbol: o.symbol, side: o.side, clock: this.clock };
     const out = d?.outcome;
     const amount = o.amount ?? 0;
@@ -347,7 +368,7 @@ export class TradingSession {
         return { ...base, status: 'rejected', amount, limit: out.limit, message: out.message };
       case 'filled':
       case 'partially_filled': {
-        const fee = this.journal.entries().filter((e) => e.type === 'fill' && e.payload.orderId === id).reduce((s, e) => s + (e.payload as { fee: number }).fee, 0);
+        const fee = id !== null ? (fees.get(id) ?? 0) : 0;
         return { ...base, status: out.status, amount: out.amount, price: out.price, fee };
       }
       default:

@@ -9,7 +9,7 @@ import type { BusEvent } from '../../live/bus/events.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { openStore, type Store } from '../../datasets/store.ts';
-import { verify } from '../../engine/journal.ts';
+import { Journal, verify } from '../../engine/journal.ts';
 import { createMcpServer } from '../../lab/mcp/server.ts';
 import { TradingSession } from '../../lab/mcp/session.ts';
 import { CLOCK, H, POISON, RISK, T0, VISIBLE, leakySentiment, makeMcpStore } from './mcp.support.ts';
@@ -103,6 +103,49 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     const p = await call<{ cash: number; positions: unknown[] }>(c, 'get_portfolio', { agentId: 'aggressive' });
     expect(p.data).toMatchObject({ cash: 10_000, positions: [] });
     expect(session.journal.entries().filter((e) => e.type === 'order_rejected')).toHaveLength(1);
+  });
+
+  it('several orders in a row: each reports its own fee, the portfolio adds them up, and place_order never reads the journal', async () => {
+    // One journal for two sessions, as `cs mcp --journal` reopens its file: the second session's
+    // fresh accounts give their orders the same ids as the first's.
+    const journal = new Journal();
+    let reads = 0;
+    const counted = { append: journal.append.bind(journal), entries: () => (reads++, journal.entries()) };
+    const orders = [
+      { side: 'buy', amount: 0.5 },
+      { side: 'buy', amount: 0.25 },
+      { side: 'sell', amount: 0.5 },
+      { side: 'buy', amount: 1 },
+      { side: 'sell', amount: 1.25 },
+    ] as const;
+    const ids: (string | null)[][] = [];
+    for (let run = 0; run < 2; run++) {
+      const session = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, journal: counted });
+      const c = await connect(session);
+      let cash = 10_000;
+      let fees = 0;
+      ids.push([]);
+      for (const [k, o] of orders.entries()) {
+        const r = await call<{ status: string; orderId: string; price: number; amount: number; fee: number }>(c, 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', ...o });
+        // Order k fills at bar 96 + k's open, 196 + k, and pays 10 bps of its notional.
+        const price = 196 + k;
+        const fee = 0.001 * o.amount * price;
+        expect(r.data).toMatchObject({ status: 'filled', price, amount: o.amount });
+        expect(r.data.fee).toBeCloseTo(fee, 12);
+        ids[run]!.push(r.data.orderId);
+        cash += (o.side === 'buy' ? -1 : 1) * o.amount * price - fee;
+        fees += fee;
+      }
+      expect(reads).toBe(0);
+      const p = await call<{ cash: number; fees: number; positions: unknown[] }>(c, 'get_portfolio', { agentId: 'trend' });
+      expect(p.data.fees).toBeCloseTo(fees, 12);
+      expect(p.data.cash).toBeCloseTo(cash, 9);
+      expect(p.data.positions).toEqual([]); // 0.5 + 0.25 − 0.5 + 1 − 1.25
+    }
+    // The same ids twice: a fee summed over the whole journal would have counted the first session's fills too.
+    expect(ids[1]).toEqual(ids[0]);
+    expect(journal.entries().filter((e) => e.type === 'fill')).toHaveLength(2 * orders.length);
+    expect(verify(journal.entries()).ok).toBe(true);
   });
 
   it('a second agent cannot open the trade another agent has claimed', async () => {
