@@ -11,7 +11,7 @@ import { createIndicator, indicatorSpec, parseIndicatorParams } from './indicato
 import type { IndicatorKernel } from './indicators/types.ts';
 import { recycleColumns } from './indicators/column.ts';
 import { columnarOrder, mergeStreams } from './merge.ts';
-import { InputError } from './errors.ts';
+import { InputError, describeIssues } from './errors.ts';
 import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
 import { canonicalJson, StreamHash } from './hash.ts';
 import { DecisionLog, FillLog, OrderLog, decisionIndexOf, grow, orderIdOf } from './run-log.ts';
@@ -238,8 +238,7 @@ export class Engine implements EngineView {
     this.strategy = opts.strategy;
     const parsed = opts.strategy.params.safeParse(opts.params ?? {});
     if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(params)'}: ${i.message}`).join('; ');
-      throw new InputError(`invalid parameters for strategy "${opts.strategy.name}": ${why}`);
+      throw new InputError(`invalid parameters for strategy "${opts.strategy.name}": ${describeIssues(parsed.error, '(params)')}`);
     }
     this.params = parsed.data;
     this.seed = opts.seed ?? 0;

@@ -4,7 +4,7 @@ import type { OrderGate } from '../engine/backtest.ts';
 import { computeMetrics, type Metrics } from '../engine/metrics.ts';
 import { periodsPerYear, timeframeToMs } from '../engine/timeframe.ts';
 import { hashValue } from '../engine/hash.ts';
-import { InputError } from '../engine/errors.ts';
+import { InputError, describeIssues } from '../engine/errors.ts';
 import { deflatedSharpe, moments, probabilisticSharpe, probabilityOfOverfitting, varianceOf } from '../engine/overfitting.ts';
 import { lowerBound, sliceBars } from '../datasets/columns.ts';
 import { runLoaded, type backtestRequestSchema } from './backtest.ts';
@@ -293,7 +293,7 @@ export async function walkForward(input: WalkForwardInput): Promise<WalkForwardR
 
 async function walkForwardIn(input: WalkForwardInput): Promise<WalkForwardReport> {
   const parsed = walkForwardOptionsSchema.safeParse(input.options);
-  if (!parsed.success) throw new InputError(`walk-forward: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new InputError(`walk-forward: ${describeIssues(parsed.error, '(options)')}`);
   const o = parsed.data;
   const { loaded, config, market, space } = input;
   const ppy = periodsPerYear(timeframeToMs(config.timeframe));

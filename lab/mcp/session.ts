@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Engine, type JournalSink } from '../../engine/backtest.ts';
-import { InputError } from '../../engine/errors.ts';
+import { InputError, describeIssues } from '../../engine/errors.ts';
 import { Journal, journalKillSwitch, type JournalEntry } from '../../engine/journal.ts';
 import { KillSwitch, type KillSwitchStatus } from '../../engine/killswitch.ts';
 import { RiskConfigSchema, RiskEngine, riskGate, type RiskConfig } from '../../engine/risk.ts';
@@ -137,7 +137,7 @@ export class TradingSession {
       throw new InputError(`--timeframe: ${(err as Error).message}`);
     }
     const parsed = RiskConfigSchema.safeParse(opts.risk ?? {});
-    if (!parsed.success) throw new InputError(`risk config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new InputError(`risk config: ${describeIssues(parsed.error, '(config)')}`);
     this.riskConfig = parsed.data;
     this.journal = opts.journal ?? new Journal();
     const sink = this.sink();
