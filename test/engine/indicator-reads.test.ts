@@ -79,7 +79,7 @@ describe('indicator reads from a strategy', () => {
 describe('reused indicator columns', () => {
   it('a reused column is filled exactly as a new one', () => {
     const n = 1000;
-    const dirty = new Float64Array(n).fill(7.5);
+    const dirty = column(n).fill(7.5);
     recycleColumns([dirty]);
     const z0 = column(n);
     expect(z0).toBe(dirty); // it is the recycled one…
@@ -88,10 +88,14 @@ describe('reused indicator columns', () => {
     const nan = nanColumn(n);
     expect(nan).toBe(z0);
     expect(nan.every((x) => Number.isNaN(x))).toBe(true);
-    // A view into a larger buffer is not a column: never recycled.
-    const big = new Float64Array(2 * n);
-    recycleColumns([big.subarray(0, n)]);
-    expect(column(n)).not.toBe(big.subarray(0, n));
+    // Only columns made here come back: never a caller's array (an input column, say) or a view.
+    const input = new Float64Array(n).fill(3);
+    const view = column(2 * n).subarray(0, n);
+    recycleColumns([input, view]);
+    const next = column(n);
+    expect(next).not.toBe(input);
+    expect(next).not.toBe(view);
+    expect(input.every((x) => x === 3)).toBe(true);
   });
 
   it('a run after runs with other indicators on the same length of data gives the hash it gives first', () => {
