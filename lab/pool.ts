@@ -91,9 +91,6 @@ export class BacktestPool implements Executor {
       maxThreads: workers,
       idleTimeout: 60_000,
       workerData,
-      // The young generation `cs` itself runs with (bin/cs.js: --max-semi-space-size=64; V8's young
-      // generation is three semi-spaces).
-      resourceLimits: { maxYoungGenerationSizeMb: 3 * 64 },
     });
     return new BacktestPool(piscina, workers, market);
   }
