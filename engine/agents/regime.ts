@@ -43,11 +43,30 @@ function std(sum: number, sumSq: number, n: number): number {
 
 /** One label per close (null in warm-up). */
 export function detectRegimes(close: ArrayLike<number>, opts: RegimeOptions = {}): (MarketRegime | null)[] {
-  const o = resolveRegimeOptions(opts);
+  const out: (MarketRegime | null)[] = new Array(close.length).fill(null);
+  scanRegimes(close, resolveRegimeOptions(opts), 0, out);
+  return out;
+}
+
+/**
+ * The label of the last close only: `detectRegimes(close, opts)[close.length - 1]`, without
+ * labelling the bars before it. Still O(n): the running sums carry rounding from the first bar, so
+ * a label computed from the last `longLookback` returns alone can differ at a threshold.
+ */
+export function lastRegimeLabel(close: ArrayLike<number>, opts: RegimeOptions = {}): MarketRegime | null {
+  return scanRegimes(close, resolveRegimeOptions(opts), close.length - 1, null);
+}
+
+/**
+ * The one detector loop (so both entry points do the same float operations in the same order):
+ * labels bars t ≥ max(lookback, labelFrom) into `out` when given, and returns the last label made.
+ */
+function scanRegimes(close: ArrayLike<number>, o: Required<RegimeOptions>, labelFrom: number, out: (MarketRegime | null)[] | null): MarketRegime | null {
   const n = close.length;
-  const out: (MarketRegime | null)[] = new Array(n).fill(null);
   const ret = new Float64Array(n);
   for (let i = 1; i < n; i++) ret[i] = Math.log(close[i]! / close[i - 1]!);
+  const from = Math.max(o.lookback, labelFrom);
+  let last: MarketRegime | null = null;
   // Window sums recomputed from scratch every bar would be O(n·window); the running sums add
   // and drop the same returns in the same order whatever comes later, so labels stay causal.
   let s = 0, ss = 0, ls = 0, lss = 0;
@@ -56,14 +75,17 @@ export function detectRegimes(close: ArrayLike<number>, opts: RegimeOptions = {}
     s += r; ss += r * r; ls += r; lss += r * r;
     if (t > o.lookback) { const d = ret[t - o.lookback]!; s -= d; ss -= d * d; }
     if (t > o.longLookback) { const d = ret[t - o.longLookback]!; ls -= d; lss -= d * d; }
-    if (t < o.lookback) continue;
+    if (t < from) continue;
     const sdShort = std(s, ss, o.lookback);
     const sdLong = std(ls, lss, Math.min(t, o.longLookback));
     // Below 2 short windows of history the reference volatility is mostly the short window itself.
-    if (t >= 2 * o.lookback && sdShort > o.volRatio * sdLong) { out[t] = 'volatile'; continue; }
-    const move = Math.log(close[t]! / close[t - o.lookback]!);
-    const z = sdShort > 0 ? move / (sdShort * Math.sqrt(o.lookback)) : move === 0 ? 0 : Math.sign(move) * Infinity;
-    out[t] = z > o.trendZ ? 'trend-up' : z < -o.trendZ ? 'trend-down' : 'range';
+    if (t >= 2 * o.lookback && sdShort > o.volRatio * sdLong) last = 'volatile';
+    else {
+      const move = Math.log(close[t]! / close[t - o.lookback]!);
+      const z = sdShort > 0 ? move / (sdShort * Math.sqrt(o.lookback)) : move === 0 ? 0 : Math.sign(move) * Infinity;
+      last = z > o.trendZ ? 'trend-up' : z < -o.trendZ ? 'trend-down' : 'range';
+    }
+    if (out) out[t] = last;
   }
-  return out;
+  return last;
 }

@@ -1,5 +1,5 @@
 import { periodsPerYear } from '../timeframe.ts';
-import { detectRegimes } from './regime.ts';
+import { lastRegimeLabel } from './regime.ts';
 import type { BarWindow, MarketRegime, SituationAnalysis } from './types.ts';
 
 /** Step 1 settings: the same for every persona, so agents disagree on judgement, not on facts. */
@@ -58,8 +58,7 @@ export function trendSpread(close: ArrayLike<number>, fast: number, slow: number
  * also used to score agents by regime); `range` while it warms up.
  */
 export function lastRegime(close: ArrayLike<number>): MarketRegime {
-  if (close.length === 0) return 'range';
-  return detectRegimes(close)[close.length - 1] ?? 'range';
+  return lastRegimeLabel(close) ?? 'range';
 }
 
 /** Step 1: where the market stands at the last closed bar. */
