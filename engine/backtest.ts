@@ -14,7 +14,7 @@ import { columnarOrder, mergeStreams } from './merge.ts';
 import { InputError, describeIssues } from './errors.ts';
 import { FLATTEN_AGENT_ID, type KillScopeStatus, type KillSwitch } from './killswitch.ts';
 import { canonicalJson, StreamHash } from './hash.ts';
-import { DecisionLog, FillLog, OrderLog, decisionIndexOf, grow, orderIdOf } from './run-log.ts';
+import { DecisionLog, FillLog, OrderLog, grow, orderIdOf } from './run-log.ts';
 import type { ClosedTrade } from './metrics.ts';
 
 /**
@@ -647,7 +647,7 @@ export class Engine implements EngineView {
     const decisionId = this.decisions.id(decision);
     this.journal?.append('order_submitted', { id, decisionId, agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
     // Every field written, unused ones undefined: one shape, no spread (a spread builds the object slowly).
-    const order = this.broker.submit(req, { id, agentId, decisionId, now: this.ts, ocoGroup: extra?.ocoGroup, parentId: extra?.parentId, hasChildren: extra?.hasChildren === true });
+    const order = this.broker.submit(req, { id, agentId, decisionId, now: this.ts, ocoGroup: extra?.ocoGroup, parentId: extra?.parentId, hasChildren: extra?.hasChildren === true, ref: decision });
     this.orders.add(order);
     return order.status === 'rejected' ? null : id;
   }
@@ -666,7 +666,8 @@ export class Engine implements EngineView {
       return;
     }
     this.orders.dirty = true;
-    const di = decisionIndexOf(e.order.decisionId);
+    // The decision's index rides on the order (its id names it too, but parsing that per fill cost a string).
+    const di = e.order.ref;
     const d = di >= 0 && di < this.decisions.length;
     switch (e.kind) {
       case 'rejected':

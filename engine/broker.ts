@@ -57,10 +57,10 @@ export const defaultBrokerConfig: BrokerConfig = {
 };
 
 export type BrokerEvent =
-  | { readonly kind: 'accepted'; readonly order: Order; readonly ts: number }
-  | { readonly kind: 'rejected'; readonly order: Order; readonly ts: number; readonly reason: string }
-  | { readonly kind: 'filled'; readonly order: Order; readonly fill: Fill; readonly ts: number }
-  | { readonly kind: 'cancelled'; readonly order: Order; readonly ts: number; readonly reason: string };
+  | { readonly kind: 'accepted'; readonly order: BrokerOrder; readonly ts: number }
+  | { readonly kind: 'rejected'; readonly order: BrokerOrder; readonly ts: number; readonly reason: string }
+  | { readonly kind: 'filled'; readonly order: BrokerOrder; readonly fill: Fill; readonly ts: number }
+  | { readonly kind: 'cancelled'; readonly order: BrokerOrder; readonly ts: number; readonly reason: string };
 
 export type BrokerListener = (e: BrokerEvent) => void;
 
@@ -73,6 +73,8 @@ export interface SubmitMeta {
   readonly parentId?: string;
   /** This order will get bracket children: the broker keeps it findable after it finishes. */
   readonly hasChildren?: boolean;
+  /** The sender's own number for the order, handed back on it (the engine's index of the decision behind it). */
+  readonly ref?: number;
 }
 
 /**
@@ -104,6 +106,8 @@ export class BrokerOrder implements Order {
   trailAnchor: number | undefined = undefined;
   readonly ocoGroup: string | undefined;
   readonly parentId: string | undefined;
+  /** `SubmitMeta.ref`, or -1. */
+  readonly ref: number;
   triggered = false;
   /** A bracket child is armed by its parent's first fill; until then it waits off the book. */
   armed = false;
@@ -128,6 +132,7 @@ export class BrokerOrder implements Order {
     this.activeTs = meta.now + latencyMs;
     this.ocoGroup = meta.ocoGroup;
     this.parentId = meta.parentId;
+    this.ref = meta.ref ?? -1;
   }
 }
 

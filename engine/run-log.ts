@@ -53,7 +53,7 @@ export const orderIdOf = (agentId: string, seq: number): string => `${agentId}-$
 /** A decision id: `<agent>-D<n>`, the n-th decision (1-based). */
 const decisionIdOf = (agentId: string, n: number): string => `${agentId}-D${n}`;
 /** The index (0-based) of the decision an id names, read back from the id: no lookup table. */
-export const decisionIndexOf = (id: string): number => Number(id.slice(id.lastIndexOf('-D') + 2)) - 1;
+const decisionIndexOf = (id: string): number => Number(id.slice(id.lastIndexOf('-D') + 2)) - 1;
 
 export class DecisionLog {
   length = 0;
@@ -426,7 +426,8 @@ export class OrderLog {
       postOnly: (g & FLAG_POST) !== 0,
     };
     const createdTs = num.createdTs[i]!;
-    const o = new BrokerOrder(req, { id: st.id[i]!, agentId: this.agents.at(this.agent[i]!), decisionId: st.decisionId[i]!, now: createdTs, ...(ocoGroup !== undefined ? { ocoGroup } : {}), ...(parentId !== undefined ? { parentId } : {}) }, 0);
+    const decisionId = st.decisionId[i]!;
+    const o = new BrokerOrder(req, { id: st.id[i]!, agentId: this.agents.at(this.agent[i]!), decisionId, now: createdTs, ocoGroup, parentId, ref: decisionIndexOf(decisionId) }, 0);
     // Every field exists from construction (one hidden class); the state is written over it.
     const w = o as { -readonly [K in keyof BrokerOrder]: BrokerOrder[K] };
     w.activeTs = num.activeTs[i]!;
