@@ -24,6 +24,9 @@ const BUILTIN_FILES: Record<string, string> = {
   'buy-and-hold': 'buy-and-hold.ts',
 };
 
+/** The ref `loadStrategy` takes for a stored `LoadedStrategy.source`: `builtin:sma-cross` → `sma-cross`; a path stays a path. */
+export const strategyRef = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
+
 /** A built-in name, or a path to a .ts/.js file whose default export is `defineStrategy({...})`. */
 export async function loadStrategy(ref: string): Promise<LoadedStrategy> {
   const builtin = builtinStrategies[ref];

@@ -4,7 +4,7 @@ import { DAY_MS, YEAR_DAYS, periodsPerYear, timeframeToMs } from '../../../engin
 import { loadRun, type RunRecord } from '../../../datasets/runs.ts';
 import type { Store } from '../../../datasets/store.ts';
 import { backtestRequestSchema, runLoaded } from '../../backtest.ts';
-import { loadStrategy } from '../../strategy-loader.ts';
+import { loadStrategy, strategyRef } from '../../strategy-loader.ts';
 import { loadMarket } from '../../market-data.ts';
 import { withAgentRows } from '../../agents/environment.ts';
 import { bootstrapReturns, equityReturns, MC_METHODS, rerunPaths, shuffleTrades, tradeEquityReturns, type McMethod, type McResult, type PathObserver } from '../../montecarlo.ts';
@@ -29,8 +29,8 @@ export interface MonteCarloOutput extends McResult {
   readonly warnings: readonly string[];
 }
 
-/** The strategy name or path a stored run's source names (builtin:<name> → <name>). */
-export const strategyRef = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
+// Re-exported for the importers that found it here first.
+export { strategyRef };
 
 /** Re-runs need the strategy and the data the run saw; the broker settings are the defaults (runs do not store them). */
 async function rerunFor(store: Store, run: RunRecord, o: Omit<MonteCarloCliOptions, 'run' | 'db'>, warnings: string[]): Promise<McResult> {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../../engine/errors.ts';
 import { parseRiskConfigText } from '../../../engine/risk.ts';
 import { loadRun } from '../../../datasets/runs.ts';
-import { loadStrategy } from '../../strategy-loader.ts';
+import { loadStrategy, strategyRef } from '../../strategy-loader.ts';
 import { promote, promotionJson } from '../../promote.ts';
 import { addDbOption, addJsonOption, printJson } from '../options.ts';
 import { gateConfigFrom, openExisting, type GateCliOptions } from './gate.ts';
@@ -15,9 +15,6 @@ function num(flag: string) {
     return n;
   };
 }
-
-/** `builtin:sma-cross` → `sma-cross`; a path stays a path. */
-const strategyRef = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
 
 export function register(program: Command): void {
   const cmd = program
