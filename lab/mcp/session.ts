@@ -17,6 +17,7 @@ import { lastClosedBar } from '../agents/scoring.ts';
 import { analyzeSentiment } from '../agents/sentiment.ts';
 import { InProcessClaims, type Claim, type ClaimStore } from '../../live/claims.ts';
 import { placeWithClaim } from '../../live/claims-order.ts';
+import { DecisionListing, type DecisionFilter, type ListedDecision } from './decision-listing.ts';
 import type { EventBus } from '../../live/bus/bus.ts';
 import type { BusEvent } from '../../live/bus/events.ts';
 
@@ -126,6 +127,11 @@ export class TradingSession {
    * journal's earlier sessions, whose order ids the fresh accounts repeat.
    */
   private readonly callFees = new Set<Map<string, number>>();
+  /**
+   * get_decisions' index, caught up from the journal's entries on each call rather than fed by the
+   * sink: a reopened journal also holds earlier sessions' entries, which the sink never sees.
+   */
+  private readonly listing = new DecisionListing();
   /** Tool calls run one at a time: an order moves the shared clock. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -394,27 +400,9 @@ export class TradingSession {
   }
 
   /** Journaled decisions (newest last) with what became of their orders. */
-  decisions(filter: { agentId?: string; symbol?: string; limit: number }): { decision: DecisionRecord; events: { type: string; ts: number; orderId: string; detail: unknown }[] }[] {
-    const at = this.clock;
-    const entries = this.journal.entries().filter((e) => e.ts <= at);
-    const byOrder = new Map<string, string>();
-    const events = new Map<string, { type: string; ts: number; orderId: string; detail: unknown }[]>();
-    for (const e of entries) {
-      if (e.type === 'order_submitted' || (e.type === 'order_rejected' && e.payload.decisionId)) byOrder.set(e.payload.id!, e.payload.decisionId!);
-    }
-    for (const e of entries) {
-      const orderId = e.type === 'fill' ? e.payload.orderId : e.type === 'order_rejected' || e.type === 'cancel' ? e.payload.id : undefined;
-      const d = orderId !== undefined ? byOrder.get(orderId) : undefined;
-      if (d === undefined || orderId === undefined) continue;
-      if (!events.has(d)) events.set(d, []);
-      events.get(d)!.push({ type: e.type, ts: e.ts, orderId, detail: e.type === 'order_rejected' ? e.payload.breach : e.payload });
-    }
-    return entries
-      .filter((e): e is Extract<JournalEntry, { type: 'decision' }> => e.type === 'decision')
-      .map((e) => e.payload)
-      .filter((d) => (filter.agentId === undefined || d.agentId === filter.agentId) && (filter.symbol === undefined || d.symbol === filter.symbol))
-      .slice(-filter.limit)
-      .map((d) => ({ decision: d, events: events.get(d.id) ?? [] }));
+  decisions(filter: DecisionFilter): ListedDecision[] {
+    this.listing.catchUp(this.journal.entries());
+    return this.listing.select(this.clock, filter);
   }
 
   killSwitchStatus(): KillSwitchStatus {
