@@ -5,16 +5,8 @@ import { parseRiskConfigText } from '../../../engine/risk.ts';
 import { loadRun } from '../../../datasets/runs.ts';
 import { loadStrategy, strategyRef } from '../../strategy-loader.ts';
 import { promote, promotionJson } from '../../promote.ts';
-import { addDbOption, addJsonOption, printJson } from '../options.ts';
+import { addDbOption, addJsonOption, parseNumberOption as num, printJson } from '../options.ts';
 import { gateConfigFrom, openExisting, type GateCliOptions } from './gate.ts';
-
-function num(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} expects a number, got "${v}"`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   const cmd = program
