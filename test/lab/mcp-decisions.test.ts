@@ -1,34 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { openStore, type Store } from '../../datasets/store.ts';
 import { Journal, type JournalEntry } from '../../engine/journal.ts';
-import { createMcpServer } from '../../lab/mcp/server.ts';
 import { TradingSession } from '../../lab/mcp/session.ts';
 import { DecisionListing } from '../../lab/mcp/decision-listing.ts';
-import { CLOCK, H, RISK, makeMcpStore } from './mcp.support.ts';
+import { CLOCK, H, connectClient, useMcpStore, ORDER_SEQUENCE, RISK } from './mcp.support.ts';
 
-let dir: string;
-let store: Store;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cs-mcp-dec-'));
-  store = await openStore(await makeMcpStore(dir), { readOnly: true });
-});
-afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function connect(session: TradingSession): Promise<Client> {
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await createMcpServer(session).connect(a);
-  const client = new Client({ name: 'test', version: '1' });
-  await client.connect(b);
-  return client;
-}
+const fx = useMcpStore('cs-mcp-dec-');
+const connect = connectClient;
 
 async function call<T>(c: Client, name: string, args: Record<string, unknown>): Promise<T> {
   const r = await c.callTool({ name, arguments: args });
@@ -42,16 +20,10 @@ describe('get_decisions', () => {
   it('after several orders in two sessions sharing a reopened journal, each decision lists its own order\'s events only', async () => {
     // The second session's fresh accounts repeat the first's order and decision ids.
     const journal = new Journal();
-    const orders = [
-      { side: 'buy', amount: 0.5 },
-      { side: 'buy', amount: 0.25 },
-      { side: 'sell', amount: 0.5 },
-      { side: 'buy', amount: 1 },
-      { side: 'sell', amount: 1.25 },
-    ] as const;
+    const orders = ORDER_SEQUENCE;
     const ids: string[][] = [];
     for (let run = 0; run < 2; run++) {
-      const c = await connect(new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, journal }));
+      const c = await connect(new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, journal }));
       const atStart = await call<Listed>(c, 'get_decisions', { agentId: 'trend' });
       // At the replay clock only the first session's first decision (decided at the clock, filled at its open) has happened.
       expect(atStart.decisions.map((d) => d.events.map((e) => e.orderId))).toEqual(run === 0 ? [] : [[ids[0]![0]]]);

@@ -1,7 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { importSentimentFile } from '../../datasets/sentiment.ts';
-import { openStore } from '../../datasets/store.ts';
+import { openStore, type Store } from '../../datasets/store.ts';
+import { createMcpServer } from '../../lab/mcp/server.ts';
+import type { TradingSession } from '../../lab/mcp/session.ts';
 import type { SentimentReading } from '../../engine/agents/types.ts';
 
 export const H = 3_600_000;
@@ -44,3 +50,41 @@ export const leakySentiment = (symbol: string): SentimentReading | null =>
   symbol === 'ETH/USDT' ? { ts: CLOCK + 10 * H, source: 'poison', score: 1, samples: 1, detail: 'from the future' } : { ts: CLOCK - H, source: 'fng', score: -0.4, samples: 3 };
 
 export const RISK = { maxOrderNotional: 1_000 };
+
+/** Buys and sells a session places in a row (the reopened-journal tests run it twice). */
+export const ORDER_SEQUENCE = [
+  { side: 'buy', amount: 0.5 },
+  { side: 'buy', amount: 0.25 },
+  { side: 'sell', amount: 0.5 },
+  { side: 'buy', amount: 1 },
+  { side: 'sell', amount: 1.25 },
+] as const;
+
+/** An MCP client talking to a server over `session`, in process (the SDK's linked transport pair). */
+export async function connectClient(session: TradingSession): Promise<Client> {
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await createMcpServer(session).connect(a);
+  const client = new Client({ name: 'test', version: '1' });
+  await client.connect(b);
+  return client;
+}
+
+/** A read-only store over the test market (see makeMcpStore), opened before and removed after the file's tests. */
+export function useMcpStore(prefix: string): { readonly store: Store } {
+  let dir = '';
+  let store: Store | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    store = await openStore(await makeMcpStore(dir), { readOnly: true });
+  });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get store(): Store {
+      if (store === undefined) throw new Error('the MCP test store is opened in beforeAll');
+      return store;
+    },
+  };
+}

@@ -1,39 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { RedisClaims } from '../../live/claims.ts';
 import { InProcessBus } from '../../live/bus/in-process.ts';
 import type { BusEvent } from '../../live/bus/events.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { openStore, type Store } from '../../datasets/store.ts';
 import { Journal, verify } from '../../engine/journal.ts';
-import { createMcpServer } from '../../lab/mcp/server.ts';
 import { TradingSession } from '../../lab/mcp/session.ts';
-import { CLOCK, H, POISON, RISK, T0, VISIBLE, leakySentiment, makeMcpStore } from './mcp.support.ts';
+import { CLOCK, H, connectClient, useMcpStore, POISON, ORDER_SEQUENCE, RISK, T0, VISIBLE, leakySentiment } from './mcp.support.ts';
 
-let dir: string;
-let store: Store;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cs-mcp-'));
-  store = await openStore(await makeMcpStore(dir), { readOnly: true });
-});
-afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = useMcpStore('cs-mcp-');
+const connect = connectClient;
 
-async function connect(session: TradingSession): Promise<Client> {
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await createMcpServer(session).connect(a);
-  const client = new Client({ name: 'test', version: '1' });
-  await client.connect(b);
-  return client;
-}
-
-const replay = () => new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, sentiment: leakySentiment });
+const replay = () => new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, sentiment: leakySentiment });
 
 type Data<T> = { kind: 'data'; note: string; mode: string; clock: string; data: T };
 async function call<T>(c: Client, name: string, args: Record<string, unknown>): Promise<Data<T>> {
@@ -111,16 +89,10 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     const journal = new Journal();
     let reads = 0;
     const counted = { append: journal.append.bind(journal), entries: () => (reads++, journal.entries()) };
-    const orders = [
-      { side: 'buy', amount: 0.5 },
-      { side: 'buy', amount: 0.25 },
-      { side: 'sell', amount: 0.5 },
-      { side: 'buy', amount: 1 },
-      { side: 'sell', amount: 1.25 },
-    ] as const;
+    const orders = ORDER_SEQUENCE;
     const ids: (string | null)[][] = [];
     for (let run = 0; run < 2; run++) {
-      const session = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, journal: counted });
+      const session = new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK }, timeframe: '1h', risk: RISK, journal: counted });
       const c = await connect(session);
       let cash = 10_000;
       let fees = 0;
@@ -208,8 +180,8 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     expect(r.data).toMatchObject({ status: 'rejected', limit: 'killSwitch' });
   });
 
-  it('analyze_sentiment from the store (the default source) reads only headlines stamped by the clock', async () => {
-    const c = await connect(new TradingSession({ store, clock: { kind: 'replay', at: CLOCK } }));
+  it('analyze_sentiment from the fx.store (the default source) reads only headlines stamped by the clock', async () => {
+    const c = await connect(new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK } }));
     const r = await call<{ reading: { ts: number; score: number; samples: number } }>(c, 'analyze_sentiment', { symbol: 'ETH/USDT' });
     expect(r.data.reading).toMatchObject({ samples: 1 });
     expect(r.data.reading.score).toBeGreaterThan(0); // the +0.6 headline alone; the −1 one after the clock would turn it negative
@@ -217,7 +189,7 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
   });
 
   it('the replay clock never passes --replay-to: an order with no next bar in range stays open', async () => {
-    const session = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK, to: CLOCK + H / 2 } });
+    const session = new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK, to: CLOCK + H / 2 } });
     const c = await connect(session);
     const r = await call<{ status: string; clock: number }>(c, 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
     expect(r.data).toMatchObject({ status: 'open', clock: CLOCK });
@@ -228,7 +200,7 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
 
   it('a paper session fills at once at the last stored close (wall clock after the data)', async () => {
     const now = T0 + 1_000 * H; // long after the last stored bar
-    const session = new TradingSession({ store, clock: { kind: 'paper' }, now: () => now });
+    const session = new TradingSession({ store: fx.store, clock: { kind: 'paper' }, now: () => now });
     const c = await connect(session);
     const r = await call<{ status: string; price: number; amount: number }>(c, 'place_order', { agentId: 'paper', symbol: 'BTC/USDT', side: 'buy', notional: 299.5 });
     // Last bar (199) closes at 100.5 + 199 = 299.5: a 299.5 notional is 1 BTC.
@@ -241,8 +213,8 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     const c1 = new RedisClaims(inject('redisUrl'), prefix);
     const c2 = new RedisClaims(inject('redisUrl'), prefix);
     try {
-      const s1 = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, claims: c1 });
-      const s2 = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, claims: c2 });
+      const s1 = new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK }, claims: c1 });
+      const s2 = new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK }, claims: c2 });
       const a = await call<{ status: string }>(await connect(s1), 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
       expect(a.data.status).toBe('filled');
       const b = await call<{ status: string; limit: string; message: string }>(await connect(s2), 'place_order', { agentId: 'aggressive', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
@@ -261,7 +233,7 @@ describe('MCP server in process (Client + InMemoryTransport)', () => {
     const bus = new InProcessBus();
     const seen: BusEvent[] = [];
     await bus.subscribe({ group: 'monitor', consumer: 'm1' }, (m) => void seen.push(m.event));
-    const session = new TradingSession({ store, clock: { kind: 'replay', at: CLOCK }, bus, busSource: 'desk-1' });
+    const session = new TradingSession({ store: fx.store, clock: { kind: 'replay', at: CLOCK }, bus, busSource: 'desk-1' });
     await call(await connect(session), 'place_order', { agentId: 'trend', symbol: 'BTC/USDT', side: 'buy', amount: 0.5 });
     await new Promise((r) => setTimeout(r, 20));
     expect(seen.map((e) => e.type)).toEqual(session.journal.entries().map((e) => e.type));
