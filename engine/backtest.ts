@@ -204,6 +204,8 @@ export class Engine implements EngineView {
   private readonly journal: JournalSink | undefined;
   private readonly gate: OrderGate | undefined;
   private readonly killSwitch: KillSwitch | undefined;
+  /** A gate that tracks marks, or a kill switch: only then does a mark call `marked()`. */
+  private readonly watchesMarks: boolean;
   /** The HALT (its `since`) whose cancel/flatten has been carried out, per scope. */
   private readonly haltsHandled = new Map<string, number>();
   private readonly provenance: BacktestOptions['provenance'];
@@ -248,6 +250,7 @@ export class Engine implements EngineView {
     this.journal = opts.journal;
     this.gate = opts.gate;
     this.killSwitch = opts.killSwitch;
+    this.watchesMarks = opts.gate?.onMark !== undefined || opts.killSwitch !== undefined;
     this.provenance = opts.provenance;
     this.markets = opts.markets ?? {};
     this.portfolio = new Portfolio({ cash: opts.cash ?? 10_000, ...(opts.lotMethod ? { lotMethod: opts.lotMethod } : {}) });
@@ -357,48 +360,58 @@ export class Engine implements EngineView {
     row.low[0] = l;
     row.close[0] = c;
     row.volume[0] = v;
-    this.barAt(st, row, 0);
+    this.bars(st, row, 0, 1);
   }
 
   /**
-   * The one bar step of both paths, reading row `i` of `cols` (the series itself on the columnar
-   * path, a one-row scratch on the event path). Values are read from arrays, never passed as
-   * arguments: a float argument to a call V8 does not inline is boxed, once per bar.
+   * The one bar step of both paths, over rows [from, to) of `cols`: the whole series of a
+   * single-series columnar run, one row of a merged multi-series run, the one-row scratch of the
+   * event path. Values are read from arrays, never passed as arguments: a float argument to a call
+   * V8 does not inline is boxed, once per bar.
+   *
+   * The loop is here, not in the driver, so that V8 compiles it as a unit of its own: its inlining
+   * budget (a fixed number of bytecodes per unit) then goes to the strategy's `onBar` and the
+   * context reads inside it. When the driver's loop inlined a one-bar step, the step used up the
+   * budget and `ctx.value()` stayed a call, its float boxed: ~20 MB of garbage a run.
    */
-  barAt(st: SymbolState, cols: BarColumns, i: number): void {
-    const ts = cols.ts[i]!;
+  bars(st: SymbolState, cols: BarColumns, from: number, to: number): void {
     const tf = cols.timeframeMs;
-    const closeTs = ts + tf;
-    if (closeTs > this.ts) {
-      this.nextTs = closeTs;
-      this.advance();
-    }
-    this.focus(st);
-    const c = cols.close[i]!;
-    if (this.broker.hasOpenOrders) this.bookBar(st, cols, i);
-    else st.book.lastClose = c;
-    if (st.kernels.length > 0) updateKernels(st, cols, i);
-    this.portfolio.markAt(st.idx, c);
-    st.lastDataTs = closeTs;
-    const row = ++st.barIndex;
-    if (st.batch !== null) st.row = row;
-    else st.row = 0;
-    this.ctx.row = st.row;
-    this.ts = closeTs;
-    this.marked(closeTs);
+    const ctx = this.ctx;
     const view = this.view;
-    view.symbol = st.symbol;
-    view.ts = ts;
-    view.closeTs = closeTs;
-    view.timeframeMs = tf;
-    view.open = cols.open[i]!;
-    view.high = cols.high[i]!;
-    view.low = cols.low[i]!;
-    view.close = c;
-    view.volume = cols.volume[i]!;
-    view.index = st.barIndex;
-    this.barsProcessed++;
-    this.strategy.onBar?.(this.ctx, view);
+    for (let i = from; i < to; i++) {
+      const ts = cols.ts[i]!;
+      const closeTs = ts + tf;
+      if (closeTs > this.ts) {
+        this.nextTs = closeTs;
+        this.advance();
+      }
+      this.current = st;
+      ctx.cols = st.cols;
+      ctx.row = st.row;
+      const c = cols.close[i]!;
+      if (this.broker.hasOpenOrders) this.bookBar(st, cols, i);
+      else st.book.lastClose = c;
+      if (st.kernels.length > 0) updateKernels(st, cols, i);
+      this.portfolio.markAt(st.idx, c);
+      st.lastDataTs = closeTs;
+      const row = ++st.barIndex;
+      st.row = st.batch !== null ? row : 0;
+      ctx.row = st.row;
+      this.ts = closeTs;
+      if (this.watchesMarks) this.marked(closeTs);
+      view.symbol = st.symbol;
+      view.ts = ts;
+      view.closeTs = closeTs;
+      view.timeframeMs = tf;
+      view.open = cols.open[i]!;
+      view.high = cols.high[i]!;
+      view.low = cols.low[i]!;
+      view.close = c;
+      view.volume = cols.volume[i]!;
+      view.index = row;
+      this.barsProcessed++;
+      this.strategy.onBar?.(ctx, view);
+    }
   }
 
   /** Resting orders meet the bar (its own method: it is rare, and the bar step must stay small to be inlined whole). */
@@ -417,7 +430,7 @@ export class Engine implements EngineView {
     this.portfolio.markAt(st.idx, price);
     st.lastDataTs = ts;
     this.ts = ts;
-    this.marked(ts);
+    if (this.watchesMarks) this.marked(ts);
     this.strategy.onTrade?.(this.ctx, event);
   }
 
@@ -432,7 +445,7 @@ export class Engine implements EngineView {
     this.portfolio.markAt(st.idx, (bid + ask) / 2);
     st.lastDataTs = ts;
     this.ts = ts;
-    this.marked(ts);
+    if (this.watchesMarks) this.marked(ts);
     this.strategy.onQuote?.(this.ctx, event);
   }
 
@@ -965,16 +978,14 @@ export function runColumnar(opts: BacktestOptions, series: readonly BarColumns[]
   engine.start(Math.min(...series.filter((s) => s.length > 0).map((s) => s.ts[0]!)));
   const handles = series.map((s) => engine.handle(s.symbol));
   series.forEach((s, j) => engine.attachColumns(handles[j]!, s));
-  if (series.length === 1) {
-    const s = series[0]!;
-    const st = handles[0]!;
-    for (let i = 0; i < s.length; i++) engine.barAt(st, s, i);
-  } else {
+  if (series.length === 1) engine.bars(handles[0]!, series[0]!, 0, series[0]!.length);
+  else {
     // The merge order is only needed (and its two index columns only allocated) for several series.
     const { sym, row } = columnarOrder(series);
     for (let k = 0; k < total; k++) {
       const j = sym[k]!;
-      engine.barAt(handles[j]!, series[j]!, row[k]!);
+      const r = row[k]!;
+      engine.bars(handles[j]!, series[j]!, r, r + 1);
     }
   }
   return engine.finish();

@@ -18,10 +18,12 @@ export default defineStrategy({
     const slow = ctx.value('slow');
     if (slow !== slow) return; // still warming up
     const qty = ctx.position(bar.symbol).qty;
-    if (fast > slow && qty === 0) {
-      ctx.buy(bar.symbol, { size: ctx.sizing.allIn(), reason: { factors: { fast, slow }, weights: { trend: 1 }, confidence: 60, reasoning: `SMA${ctx.params.fast} crossed above SMA${ctx.params.slow}` } });
-    } else if (fast < slow && qty > 0) {
-      ctx.close(bar.symbol, { factors: { fast, slow }, weights: { trend: 1 }, confidence: 60, reasoning: `SMA${ctx.params.fast} crossed below SMA${ctx.params.slow}` });
-    }
+    const entry = fast > slow && qty === 0;
+    if (!entry && !(fast < slow && qty > 0)) return;
+    // One reason, built past the return above: a literal holding fast and slow in each branch made
+    // V8 box both numbers where the branches meet, on every bar, not only on the bars that trade.
+    const reason = { factors: { fast, slow }, weights: { trend: 1 }, confidence: 60, reasoning: `SMA${ctx.params.fast} crossed ${entry ? 'above' : 'below'} SMA${ctx.params.slow}` };
+    if (entry) ctx.buy(bar.symbol, { size: ctx.sizing.allIn(), reason });
+    else ctx.close(bar.symbol, reason);
   },
 });
