@@ -21,9 +21,13 @@ export default defineStrategy({
     if (rsi !== rsi) return;
     const qty = ctx.position(bar.symbol).qty;
     const { lower, upper } = ctx.params;
-    if (rsi < lower && qty === 0) {
+    const entry = rsi < lower && qty === 0;
+    // Return before any reason literal on bars that do not trade: literals holding rsi in two
+    // branches made V8 box it where the branches meet, on every bar (see sma-cross).
+    if (!entry && !(rsi > upper && qty > 0)) return;
+    if (entry) {
       ctx.buy(bar.symbol, { size: ctx.sizing.allIn(), reason: { factors: { rsi, lower }, weights: { rsi: 1 }, confidence: Math.min(100, 50 + (lower - rsi) * 2), reasoning: `RSI ${rsi.toFixed(1)} below ${lower}: oversold` } });
-    } else if (rsi > upper && qty > 0) {
+    } else {
       ctx.close(bar.symbol, { factors: { rsi, upper }, weights: { rsi: 1 }, confidence: Math.min(100, 50 + (rsi - upper) * 2), reasoning: `RSI ${rsi.toFixed(1)} above ${upper}: overbought` });
     }
   },
