@@ -215,6 +215,7 @@ export class Engine implements EngineView {
   private readonly stateBySymbol = new Map<string, SymbolState>();
   private readonly slots: IndicatorSlot[] = [];
   private readonly valueIx: Record<string, number> = {};
+  private readonly outputIx: Record<string, Record<string, number>> = {};
   private readonly decisions: DecisionLog;
   private readonly fills = new FillLog();
   private readonly orders = new OrderLog();
@@ -722,6 +723,7 @@ export class Engine implements EngineView {
     ctx.cols = [];
     ctx.row = -1;
     ctx.valueIx = this.valueIx;
+    ctx.outputIx = this.outputIx;
     return ctx as unknown as StrategyContext<unknown> & ContextFields;
   }
 
@@ -764,15 +766,20 @@ export class Engine implements EngineView {
       for (const sl of engine.slots) flat += sl.outputs.length;
       engine.slots.push(slot);
       engine.valueIx[name] = flat;
+      const byOutput: Record<string, number> = {};
+      probe.outputs.forEach((o, k) => {
+        if (o !== '__proto__') byOutput[o] = flat + k;
+      });
+      engine.outputIx[name] = byOutput;
       for (const st of engine.states) addKernel(st, slot);
     },
     // Small on purpose: V8 inlines it into the strategy, so the float it returns is not boxed. The
-    // name → column lookup is a load from a plain object, which folds to one load for a literal
-    // name. Anything else (another output or symbol, a name never declared, before the first bar)
-    // reads undefined here and takes the slow path.
+    // name (and output) → column lookups are loads from plain objects, which fold to one load each
+    // for literal names. Anything else (another symbol, a name or output never declared, before the
+    // first bar) reads undefined here and takes the slow path.
     value(name, output, symbol) {
-      if (output === undefined && symbol === undefined) {
-        const c = this.cols[this.valueIx[name]!];
+      if (symbol === undefined) {
+        const c = this.cols[output === undefined ? this.valueIx[name]! : this.outputIx[name]?.[output]!];
         // Only numbers flow out of this branch: a value that may be undefined would be boxed.
         if (c !== undefined && this.row >= 0) return c[this.row]!;
       }
@@ -879,6 +886,8 @@ interface ContextFields {
   row: number;
   /** Indicator name → column of its main output. */
   valueIx: Record<string, number>;
+  /** Indicator name → output name → column. */
+  outputIx: Record<string, Record<string, number>>;
 }
 
 /** A symbol's kernel for a newly declared indicator, with one NaN column per output. */

@@ -14,9 +14,12 @@ export default defineStrategy({
     const middle = ctx.value('bb', 'middle');
     if (upper !== upper) return;
     const qty = ctx.position(bar.symbol).qty;
-    if (bar.close > upper && qty === 0) {
+    const entry = bar.close > upper && qty === 0;
+    // Return before any reason literal on bars that do not trade (see sma-cross).
+    if (!entry && !(bar.close < middle && qty > 0)) return;
+    if (entry) {
       ctx.buy(bar.symbol, { size: ctx.sizing.allIn(), reason: { factors: { close: bar.close, upper }, weights: { breakout: 1 }, confidence: 55, reasoning: 'close broke above the upper band' } });
-    } else if (bar.close < middle && qty > 0) {
+    } else {
       ctx.close(bar.symbol, { factors: { close: bar.close, middle }, weights: { breakout: 1 }, confidence: 55, reasoning: 'close fell back below the middle band' });
     }
   },
