@@ -217,8 +217,8 @@ export class Engine implements EngineView {
   private readonly valueIx: Record<string, number> = {};
   private readonly outputIx: Record<string, Record<string, number>> = {};
   private readonly decisions: DecisionLog;
-  private readonly fills = new FillLog();
-  private readonly orders = new OrderLog();
+  private readonly orders: OrderLog;
+  private readonly fills: FillLog;
   private readonly timers: number[] = [];
   private readonly view = new MutableBarView();
   private readonly draft = new OrderDraft();
@@ -248,6 +248,8 @@ export class Engine implements EngineView {
     this.rng = createRng(this.seed);
     this.agentId = opts.agentId ?? opts.strategy.name;
     this.decisions = new DecisionLog(this.agentId);
+    this.orders = new OrderLog(this.decisions);
+    this.fills = new FillLog(this.orders);
     this.journal = opts.journal;
     this.gate = opts.gate;
     this.killSwitch = opts.killSwitch;
@@ -661,8 +663,9 @@ export class Engine implements EngineView {
     const decisionId = this.decisions.id(decision);
     this.journal?.append('order_submitted', { id, decisionId, agentId, ...req, ...(extra?.ocoGroup ? { ocoGroup: extra.ocoGroup } : {}), ...(extra?.parentId ? { parentId: extra.parentId } : {}) }, this.ts);
     // Every field written, unused ones undefined: one shape, no spread (a spread builds the object slowly).
-    const order = this.broker.submit(req, { id, agentId, decisionId, now: this.ts, ocoGroup: extra?.ocoGroup, parentId: extra?.parentId, hasChildren: extra?.hasChildren === true, ref: decision });
-    this.orders.add(order);
+    const slot = this.orders.reserve(seq, decision, agentId, symbol);
+    const order = this.broker.submit(req, { id, agentId, decisionId, now: this.ts, ocoGroup: extra?.ocoGroup, parentId: extra?.parentId, hasChildren: extra?.hasChildren === true, ref: slot });
+    this.orders.attach(slot, order);
     return order.status === 'rejected' ? null : id;
   }
 
@@ -680,8 +683,8 @@ export class Engine implements EngineView {
       return;
     }
     this.orders.dirty = true;
-    // The decision's index rides on the order (its id names it too, but parsing that per fill cost a string).
-    const di = e.order.ref;
+    // The order's place in the order log rides on it (`ref`): the log knows its decision.
+    const di = this.orders.decisionOf(e.order.ref);
     const d = di >= 0 && di < this.decisions.length;
     switch (e.kind) {
       case 'rejected':
@@ -691,7 +694,7 @@ export class Engine implements EngineView {
       case 'filled': {
         const st = this.states[this.portfolio.symbolIndex(e.fill.symbol)];
         if (st !== undefined) st.view.qty = this.portfolio.qtyAt(st.idx);
-        this.fills.add(e.fill);
+        this.fills.add(e.fill, e.order.ref);
         if (d) {
           const o = e.order;
           this.decisions.setFilled(di, o.status !== 'filled', o.avgPrice, o.filled, e.ts);

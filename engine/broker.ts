@@ -73,7 +73,7 @@ export interface SubmitMeta {
   readonly parentId?: string;
   /** This order will get bracket children: the broker keeps it findable after it finishes. */
   readonly hasChildren?: boolean;
-  /** The sender's own number for the order, handed back on it (the engine's index of the decision behind it). */
+  /** The sender's own number for the order, handed back on it (the engine's: the order's index in its order log). */
   readonly ref?: number;
 }
 

@@ -52,8 +52,6 @@ const FILLED = 1, PARTIAL = 2, REJECTED = 3, CANCELLED = 4;
 export const orderIdOf = (agentId: string, seq: number): string => `${agentId}-${seq}`;
 /** A decision id: `<agent>-D<n>`, the n-th decision (1-based). */
 const decisionIdOf = (agentId: string, n: number): string => `${agentId}-D${n}`;
-/** The index (0-based) of the decision an id names, read back from the id: no lookup table. */
-const decisionIndexOf = (id: string): number => Number(id.slice(id.lastIndexOf('-D') + 2)) - 1;
 
 export class DecisionLog {
   length = 0;
@@ -241,12 +239,14 @@ export class FillLog {
   private flags: Uint8Array;
   private agent: Uint32Array;
   private symbol: Uint32Array;
-  private readonly orderIds: string[] = [];
+  /** The filled order's index in the order log, which spells its id on read (a string per fill would live to the run's end). */
+  private order: Uint32Array;
   private readonly agents = new StringCodes();
   private readonly symbols = new StringCodes();
   private materialized: Fill[] = [];
 
-  constructor(capacity = 256) {
+  constructor(private readonly orders: OrderLog, capacity = 256) {
+    this.order = new Uint32Array(capacity);
     this.ts = new Float64Array(capacity);
     this.amount = new Float64Array(capacity);
     this.price = new Float64Array(capacity);
@@ -256,10 +256,12 @@ export class FillLog {
     this.symbol = new Uint32Array(capacity);
   }
 
-  add(f: Fill): void {
+  /** A fill of the order at `orderIndex` in the order log. */
+  add(f: Fill, orderIndex: number): void {
     const i = this.length;
     if (i === this.ts.length) {
       const n = i * 2;
+      this.order = grow(this.order, n);
       this.ts = grow(this.ts, n);
       this.amount = grow(this.amount, n);
       this.price = grow(this.price, n);
@@ -273,7 +275,7 @@ export class FillLog {
     this.price[i] = f.price;
     this.fee[i] = f.fee;
     this.flags[i] = (f.side === 'sell' ? 1 : 0) | (f.liquidity === 'taker' ? 2 : 0);
-    this.orderIds.push(f.orderId);
+    this.order[i] = orderIndex;
     this.agent[i] = this.agents.code(f.agentId);
     this.symbol[i] = this.symbols.code(f.symbol);
     this.length = i + 1;
@@ -284,7 +286,7 @@ export class FillLog {
     const m = this.materialized;
     for (let i = m.length; i < this.length; i++) {
       const g = this.flags[i]!;
-      m.push({ orderId: this.orderIds[i]!, agentId: this.agents.at(this.agent[i]!), symbol: this.symbols.at(this.symbol[i]!), side: SIDES[g & 1]!, amount: this.amount[i]!, price: this.price[i]!, fee: this.fee[i]!, liquidity: LIQUIDITY[g >> 1]!, ts: this.ts[i]! });
+      m.push({ orderId: this.orders.idAt(this.order[i]!), agentId: this.agents.at(this.agent[i]!), symbol: this.symbols.at(this.symbol[i]!), side: SIDES[g & 1]!, amount: this.amount[i]!, price: this.price[i]!, fee: this.fee[i]!, liquidity: LIQUIDITY[g >> 1]!, ts: this.ts[i]! });
     }
     return m;
   }
@@ -317,18 +319,23 @@ export class OrderLog {
   private archived: Uint8Array;
   private symbol: Uint32Array;
   private agent: Uint32Array;
+  /** The engine's sequence number (the order id is `<agent>-<seq>`) and the index of the decision behind the order. */
+  private seq: Float64Array;
+  private decision: Float64Array;
   private readonly symbols = new StringCodes();
   private readonly agents = new StringCodes();
   /** Live orders by position; emptied as they are archived. */
   private readonly live: (BrokerOrder | undefined)[] = [];
   private readonly liveIdx: number[] = [];
-  private readonly strings: { id: string[]; decisionId: string[] } = { id: [], decisionId: [] };
   private readonly ocoGroup = new Map<number, string>();
   private readonly parentId = new Map<number, string>();
   /** Set when an order may have finished since the last sweep. */
   dirty = false;
 
-  constructor(capacity = 256) {
+  /** `decisions` spells a decision's id from its index (the ids are rebuilt on read, not kept per order). */
+  constructor(private readonly decisions: DecisionLog, capacity = 256) {
+    this.seq = new Float64Array(capacity);
+    this.decision = new Float64Array(capacity);
     this.num = {} as Record<NumericField, Float64Array>;
     for (const f of NUMERIC) this.num[f] = new Float64Array(capacity);
     this.present = new Uint8Array(capacity);
@@ -339,12 +346,35 @@ export class OrderLog {
     this.agent = new Uint32Array(capacity);
   }
 
-  add(o: BrokerOrder): void {
+  /**
+   * The next order's place, taken before it reaches the broker (which may fill it at once): its
+   * index is the order's `ref`, by which its events and fills find it.
+   */
+  reserve(seq: number, decision: number, agentId: string, symbol: string): number {
     const i = this.length;
     if (i === this.present.length) this.growTo(i * 2);
-    this.live.push(o);
-    this.liveIdx.push(i);
+    this.seq[i] = seq;
+    this.decision[i] = decision;
+    this.agent[i] = this.agents.code(agentId);
+    this.symbol[i] = this.symbols.code(symbol);
+    this.live.push(undefined);
     this.length = i + 1;
+    return i;
+  }
+
+  /** The broker's order for a reserved place. */
+  attach(i: number, o: BrokerOrder): void {
+    this.live[i] = o;
+    this.liveIdx.push(i);
+  }
+
+  decisionOf(i: number): number {
+    return this.decision[i]!;
+  }
+
+  /** The id of the order at `i`, as the engine spelled it when placing it. */
+  idAt(i: number): string {
+    return orderIdOf(this.agents.at(this.agent[i]!), this.seq[i]!);
   }
 
   /** Folds finished orders into the columns; call only between events (nothing mid-flight). */
@@ -387,11 +417,6 @@ export class OrderLog {
     this.codes[i * 3] = code(TYPES, o.type);
     this.codes[i * 3 + 1] = code(TIFS, o.timeInForce);
     this.codes[i * 3 + 2] = code(STATUSES, o.status);
-    this.symbol[i] = this.symbols.code(o.symbol);
-    this.agent[i] = this.agents.code(o.agentId);
-    const st = this.strings;
-    st.id[i] = o.id;
-    st.decisionId[i] = o.decisionId;
     if (o.ocoGroup !== undefined) this.ocoGroup.set(i, o.ocoGroup);
     if (o.parentId !== undefined) this.parentId.set(i, o.parentId);
     this.archived[i] = 1;
@@ -400,7 +425,10 @@ export class OrderLog {
   /** All orders, finished ones rebuilt from the columns (same class, same fields, same values). */
   records(): Order[] {
     const out: Order[] = [];
-    for (let i = 0; i < this.length; i++) out.push(this.archived[i] === 1 ? this.restore(i) : this.live[i]!);
+    for (let i = 0; i < this.length; i++) {
+      const o = this.archived[i] === 1 ? this.restore(i) : this.live[i];
+      if (o !== undefined) out.push(o); // a place reserved for an order the broker never returned (the run threw)
+    }
     return out;
   }
 
@@ -409,7 +437,6 @@ export class OrderLog {
     const p = this.present[i]!;
     const g = this.flags[i]!;
     const opt = (k: number, f: NumericField): number | undefined => (p & (1 << k) ? num[f][i]! : undefined);
-    const st = this.strings;
     const ocoGroup = this.ocoGroup.get(i);
     const parentId = this.parentId.get(i);
     const req: OrderRequest = {
@@ -426,8 +453,7 @@ export class OrderLog {
       postOnly: (g & FLAG_POST) !== 0,
     };
     const createdTs = num.createdTs[i]!;
-    const decisionId = st.decisionId[i]!;
-    const o = new BrokerOrder(req, { id: st.id[i]!, agentId: this.agents.at(this.agent[i]!), decisionId, now: createdTs, ocoGroup, parentId, ref: decisionIndexOf(decisionId) }, 0);
+    const o = new BrokerOrder(req, { id: this.idAt(i), agentId: this.agents.at(this.agent[i]!), decisionId: this.decisions.id(this.decision[i]!), now: createdTs, ocoGroup, parentId, ref: i }, 0);
     // Every field exists from construction (one hidden class); the state is written over it.
     const w = o as { -readonly [K in keyof BrokerOrder]: BrokerOrder[K] };
     w.activeTs = num.activeTs[i]!;
@@ -451,5 +477,7 @@ export class OrderLog {
     this.archived = grow(this.archived, n);
     this.symbol = grow(this.symbol, n);
     this.agent = grow(this.agent, n);
+    this.seq = grow(this.seq, n);
+    this.decision = grow(this.decision, n);
   }
 }
