@@ -237,12 +237,11 @@ export class FillLog {
   private fee: Float64Array;
   /** Bit 0: sell; bit 1: taker. */
   private flags: Uint8Array;
-  private agent: Uint32Array;
-  private symbol: Uint32Array;
-  /** The filled order's index in the order log, which spells its id on read (a string per fill would live to the run's end). */
+  /**
+   * The filled order's index in the order log, which has the fill's order id, agent and symbol (a
+   * string per fill would live to the run's end).
+   */
   private order: Uint32Array;
-  private readonly agents = new StringCodes();
-  private readonly symbols = new StringCodes();
   private materialized: Fill[] = [];
 
   constructor(private readonly orders: OrderLog, capacity = 256) {
@@ -252,11 +251,9 @@ export class FillLog {
     this.price = new Float64Array(capacity);
     this.fee = new Float64Array(capacity);
     this.flags = new Uint8Array(capacity);
-    this.agent = new Uint32Array(capacity);
-    this.symbol = new Uint32Array(capacity);
   }
 
-  /** A fill of the order at `orderIndex` in the order log. */
+  /** A fill of the order at `orderIndex` in the order log (the broker fills an order in its own symbol, for its own agent). */
   add(f: Fill, orderIndex: number): void {
     const i = this.length;
     if (i === this.ts.length) {
@@ -267,8 +264,6 @@ export class FillLog {
       this.price = grow(this.price, n);
       this.fee = grow(this.fee, n);
       this.flags = grow(this.flags, n);
-      this.agent = grow(this.agent, n);
-      this.symbol = grow(this.symbol, n);
     }
     this.ts[i] = f.ts;
     this.amount[i] = f.amount;
@@ -276,8 +271,6 @@ export class FillLog {
     this.fee[i] = f.fee;
     this.flags[i] = (f.side === 'sell' ? 1 : 0) | (f.liquidity === 'taker' ? 2 : 0);
     this.order[i] = orderIndex;
-    this.agent[i] = this.agents.code(f.agentId);
-    this.symbol[i] = this.symbols.code(f.symbol);
     this.length = i + 1;
   }
 
@@ -286,7 +279,8 @@ export class FillLog {
     const m = this.materialized;
     for (let i = m.length; i < this.length; i++) {
       const g = this.flags[i]!;
-      m.push({ orderId: this.orders.idAt(this.order[i]!), agentId: this.agents.at(this.agent[i]!), symbol: this.symbols.at(this.symbol[i]!), side: SIDES[g & 1]!, amount: this.amount[i]!, price: this.price[i]!, fee: this.fee[i]!, liquidity: LIQUIDITY[g >> 1]!, ts: this.ts[i]! });
+      const o = this.order[i]!;
+      m.push({ orderId: this.orders.idAt(o), agentId: this.orders.agentAt(o), symbol: this.orders.symbolAt(o), side: SIDES[g & 1]!, amount: this.amount[i]!, price: this.price[i]!, fee: this.fee[i]!, liquidity: LIQUIDITY[g >> 1]!, ts: this.ts[i]! });
     }
     return m;
   }
@@ -374,7 +368,15 @@ export class OrderLog {
 
   /** The id of the order at `i`, as the engine spelled it when placing it. */
   idAt(i: number): string {
-    return orderIdOf(this.agents.at(this.agent[i]!), this.seq[i]!);
+    return orderIdOf(this.agentAt(i), this.seq[i]!);
+  }
+
+  agentAt(i: number): string {
+    return this.agents.at(this.agent[i]!);
+  }
+
+  symbolAt(i: number): string {
+    return this.symbols.at(this.symbol[i]!);
   }
 
   /** Folds finished orders into the columns; call only between events (nothing mid-flight). */
@@ -440,7 +442,7 @@ export class OrderLog {
     const ocoGroup = this.ocoGroup.get(i);
     const parentId = this.parentId.get(i);
     const req: OrderRequest = {
-      symbol: this.symbols.at(this.symbol[i]!),
+      symbol: this.symbolAt(i),
       side: g & FLAG_SELL ? 'sell' : 'buy',
       type: TYPES[this.codes[i * 3]!]!,
       amount: num.amount[i]!,
@@ -453,7 +455,7 @@ export class OrderLog {
       postOnly: (g & FLAG_POST) !== 0,
     };
     const createdTs = num.createdTs[i]!;
-    const o = new BrokerOrder(req, { id: this.idAt(i), agentId: this.agents.at(this.agent[i]!), decisionId: this.decisions.id(this.decision[i]!), now: createdTs, ocoGroup, parentId, ref: i }, 0);
+    const o = new BrokerOrder(req, { id: this.idAt(i), agentId: this.agentAt(i), decisionId: this.decisions.id(this.decision[i]!), now: createdTs, ocoGroup, parentId, ref: i }, 0);
     // Every field exists from construction (one hidden class); the state is written over it.
     const w = o as { -readonly [K in keyof BrokerOrder]: BrokerOrder[K] };
     w.activeTs = num.activeTs[i]!;
