@@ -388,9 +388,7 @@ export class Engine implements EngineView {
         this.nextTs = closeTs;
         this.advance();
       }
-      this.current = st;
-      ctx.cols = st.cols;
-      ctx.row = st.row;
+      this.focus(st);
       const c = cols.close[i]!;
       if (this.broker.hasOpenOrders) this.bookBar(st, cols, i);
       else st.book.lastClose = c;
