@@ -156,7 +156,7 @@ export class SymbolState {
   /** A one-row column set the event path writes each bar into, so both paths share one step. */
   readonly scratch: MutableColumns;
   /**
-   * Every indicator output as a column, in declaration order (the engine's `valueIx` indexes it),
+   * Every indicator output as a column, in declaration order (the engine's `valueIx` and `outputIx` index it),
    * read at `row`: the whole precomputed series at the bar's index on the columnar path, a
    * one-value column the kernels write each bar on the event path. -1 before the first bar.
    */
@@ -885,7 +885,10 @@ interface ContextFields {
   /** The focused symbol's indicator columns and the row to read (see `SymbolState.cols`). */
   cols: Float64Array[];
   row: number;
-  /** Indicator name → column of its main output. */
+  /**
+   * Indicator name → column of its main output. `outputIx` has it too, under the output's name;
+   * this index saves the most common read (`value(name)`) a second lookup and the output's name.
+   */
   valueIx: Record<string, number>;
   /** Indicator name → output name → column. */
   outputIx: Record<string, Record<string, number>>;
